@@ -1,0 +1,3 @@
+"""Metrics shared by several papers (realism of generated images, ...)."""
+
+from .realism import ClassifierFeatures, feature_fid  # noqa: F401

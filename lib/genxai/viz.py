@@ -1,0 +1,92 @@
+"""Figure helpers: every function takes tensors/arrays and returns a matplotlib Figure.
+
+Images are in the library's [-1, 1] convention; conversion for display happens here.
+Save figures with :meth:`genxai.repro.RunRecorder.savefig` (one ``savefig`` for all).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib
+
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from .data import to_unit  # noqa: E402
+
+
+def to_display(x: torch.Tensor) -> np.ndarray:
+    """One image (C, H, W) in [-1, 1] -> (H, W) or (H, W, 3) in [0, 1] for imshow."""
+    x = to_unit(x.detach().cpu().float())
+    return x[0].numpy() if x.shape[0] == 1 else x.permute(1, 2, 0).numpy()
+
+
+def show_image(ax, x: torch.Tensor, title: str | None = None) -> None:
+    img = to_display(x)
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title, fontsize=8)
+
+
+def image_grid(images: torch.Tensor, nrow: int | None = None, titles: Sequence[str] | None = None,
+               row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None,
+               cell: float = 1.0, suptitle: str | None = None):
+    """A grid of images (N, C, H, W), ``nrow`` images per row."""
+    n = len(images)
+    ncol = nrow or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / ncol))
+    fig, axes = plt.subplots(rows, ncol, figsize=(cell * ncol, cell * rows + (0.3 if suptitle else 0)),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i < n:
+            show_image(ax, images[i], titles[i] if titles else None)
+        else:
+            ax.axis("off")
+    if row_labels:
+        for r, label in enumerate(row_labels[:rows]):
+            axes[r, 0].set_ylabel(label, fontsize=8)
+    if col_labels:
+        for c, label in enumerate(col_labels[:ncol]):
+            axes[0, c].set_title(label, fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def saliency_overlay(ax, image: torch.Tensor, saliency: torch.Tensor, title: str | None = None,
+                     signed: bool = True, alpha: float = 0.65) -> None:
+    """An attribution map (H, W) or (C, H, W) over a faded copy of the image."""
+    s = saliency.detach().cpu().float()
+    if s.ndim == 3:
+        s = s.sum(0)
+    img = to_display(image)
+    grey = img if img.ndim == 2 else img.mean(-1)
+    ax.imshow(grey, cmap="gray", vmin=0, vmax=1, alpha=0.35)
+    lim = float(s.abs().max()) or 1.0
+    ax.imshow(s.numpy(), cmap="bwr" if signed else "hot", vmin=-lim if signed else 0, vmax=lim, alpha=alpha)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def curves(xs: Sequence, series: dict[str, Sequence[float]], xlabel: str, ylabel: str,
+           title: str | None = None, size=(4.5, 3.0)):
+    fig, ax = plt.subplots(figsize=size)
+    for name, ys in series.items():
+        ax.plot(list(xs)[:len(ys)], list(ys), marker="o", ms=3, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    if len(series) > 1:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
