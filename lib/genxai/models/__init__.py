@@ -23,3 +23,4 @@ def ensure_logits(model: nn.Module, example: torch.Tensor) -> None:
     if (out >= 0).all() and torch.allclose(out.sum(1), torch.ones(len(out), dtype=out.dtype), atol=1e-4):
         raise ValueError("the classifier returns probabilities (rows are non-negative and sum to 1), "
                          "but logits are needed: remove the final softmax layer")
+from .zoo import classifier_config, standard_classifier  # noqa: E402,F401

@@ -106,8 +106,7 @@ class ClassifierConfig(ModelConfig):
     n_train: int | None = None      # seeded subset of the training split (None: all)
     epochs: int = 8                 # passes over the training data
     batch_size: int = 128
-    lr: float = 1e-3                # Adam learning rate, halved every `lr_step` epochs
-    lr_step: int = 4
+    lr: float = 2e-3                # Adam peak learning rate, cosine-annealed to 0 over the epochs
     max_shift: int = 2              # augmentation: random translation, in pixels
     max_rotate: float = 10.0        # augmentation: random rotation, in degrees
     width: int = 32                 # channels of the first conv block
@@ -130,7 +129,7 @@ class ClassifierConfig(ModelConfig):
         from ..train import Trainer
         train, test = self.data("train"), self.data("test")
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
-        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, self.lr_step), gamma=0.5)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, self.epochs))
         trainer = Trainer(model, {"adam": opt}, self.epochs, seed=self.seed, checkpoint=checkpoint,
                           schedulers={"lr": sched}, desc=f"classifier/{self.dataset}",
                           progress=progress)

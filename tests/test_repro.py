@@ -1,0 +1,82 @@
+import json
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+import torch
+
+from genxai import repro, report
+
+
+def test_seeding_reproduces_numbers():
+    repro.seed_everything(5, threads=1)
+    a = torch.randn(3), torch.randint(0, 100, (3,))
+    repro.seed_everything(5, threads=1)
+    b = torch.randn(3), torch.randint(0, 100, (3,))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert torch.get_num_threads() == 1
+    with pytest.raises(TypeError):
+        repro.seed_everything("5")
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.json"
+    repro.write_json(target, {"a": 1})
+    with pytest.raises(RuntimeError):
+        with repro.atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash mid-write")
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_json_writes_nan_as_null(tmp_path):
+    path = repro.write_json(tmp_path / "m.json", {"x": float("nan"), "t": torch.tensor([1.5])})
+    assert json.loads(path.read_text()) == {"t": [1.5], "x": None}
+
+
+def _figure():
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [1, 0])
+    return fig
+
+
+def test_savefig_is_byte_stable_and_named(tmp_path):
+    p1 = repro.savefig(_figure(), "fig01_a", tmp_path / "one")
+    p2 = repro.savefig(_figure(), "fig01_a", tmp_path / "two")
+    assert p1.name == "fig01_a.png"
+    assert repro.sha256_file(p1) == repro.sha256_file(p2)
+    with pytest.raises(ValueError, match="bare stem"):
+        repro.savefig(_figure(), "fig01.png", tmp_path)
+
+
+def test_run_recorder_records_outputs_and_provenance(tmp_genxai):
+    rec = repro.RunRecorder("demo", "smoke", parameters={"seed": 1})
+    assert "smoke" in str(rec.outdir)
+    rec.savefig(_figure(), "fig02_curve")
+    rec.write_metrics({"a": 1})
+    rec.write_metrics({"b": 2})
+    rec.write_table(pd.DataFrame({"x": [1]}), "table1_x")
+    run = json.loads(rec.finish().read_text())
+    metrics = json.loads((rec.outdir / "metrics.json").read_text())
+    assert metrics["a"] == 1 and metrics["b"] == 2 and metrics["profile"] == "smoke"
+    assert set(run["outputs"]) == {"fig02_curve.png", "metrics.json", "table1_x.csv", "table1_x.md"}
+    for key in ("git_sha", "packages", "parameters", "device", "torch_threads", "wall_time_s"):
+        assert key in run
+    assert run["parameters"] == {"seed": 1}
+
+
+def test_paper_vs_ours_lookup_and_tolerance(monkeypatch):
+    rows = [{"metric": "acc", "paper": 0.9, "ours": "t.acc", "tolerance": 0.05},
+            {"metric": "missing", "paper": 1.0, "ours": "t.nope", "tolerance": None}]
+    monkeypatch.setattr(report, "load_paper_values", lambda paper: rows)
+    df = report.paper_vs_ours("x", {"t": {"acc": 0.87}})
+    assert df.loc[0, "ok"] and abs(df.loc[0, "delta"] + 0.03) < 1e-9
+    assert pd.isna(df.loc[1, "ours"])
+    df = report.paper_vs_ours("x", {"t": {"acc": 0.7}})
+    assert not df.loc[0, "ok"]
+
+
+def test_missing_paper_values_names_the_file():
+    with pytest.raises(FileNotFoundError, match="paper_values"):
+        report.load_paper_values("no_such_paper")

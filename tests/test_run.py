@@ -1,0 +1,95 @@
+"""The papermill runner: discovery, parameter validation, execution, manifest."""
+
+import json
+import shutil
+
+import nbformat
+import pytest
+
+from genxai import paths, run
+
+PARAMS = 'profile: str = "cpu"  # which profile\nseed: int = 0  # seed\ndevice: str = "auto"  # device\nn: int = 3  # items'
+
+
+def _notebook(folder, name="01_demo.ipynb", params=PARAMS, body=None):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = nbformat.v4.new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    body = body or ("from genxai import repro\n"
+                    "rec = repro.RunRecorder('demo', profile, parameters=dict(n=n), run_name='run-01_demo')\n"
+                    "rec.write_metrics({'n': n, 'seed': seed})\nrec.finish()")
+    nb.cells = [nbformat.v4.new_markdown_cell("# demo"), cell, nbformat.v4.new_code_cell(body)]
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / name)
+    return folder / name
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENXAI_ROOT", str(tmp_path))
+    monkeypatch.setenv("GENXAI_RESULTS_DIR", str(tmp_path / "results"))
+    _notebook(tmp_path / "notebooks" / "demo")
+    return tmp_path
+
+
+def test_new_notebooks_are_discovered_without_lists(project):
+    assert [nb.paper for nb in run.discover()] == ["demo"]
+    _notebook(project / "notebooks" / "other", "01_x.ipynb")
+    assert sorted(nb.paper for nb in run.discover()) == ["demo", "other"]
+    with pytest.raises(run.ParameterError, match="notebooks exist for: demo, other"):
+        run.discover("nope")
+
+
+def test_unknown_parameter_lists_the_valid_ones(project):
+    with pytest.raises(run.ParameterError) as err:
+        run.reproduce("demo", "smoke", params={"n_sampels": 5})
+    msg = str(err.value)
+    assert "n_sampels" in msg and "n: int" in msg and "seed: int" in msg
+    assert not (project / "results" / "smoke").exists()   # nothing ran
+
+
+def test_ill_typed_parameter_fails_before_running(project):
+    with pytest.raises(run.ParameterError, match="must be int"):
+        run.reproduce("demo", "smoke", params={"n": "many"})
+    with pytest.raises(run.ParameterError, match="must be int"):
+        run.reproduce("demo", "smoke", params={"seed": True})
+    with pytest.raises(ValueError, match="unknown profile"):
+        run.reproduce("demo", "fast")
+
+
+def test_notebook_without_required_parameters_is_rejected(project):
+    _notebook(project / "notebooks" / "demo", "02_bad.ipynb", params='n: int = 1  # items')
+    with pytest.raises(run.ParameterError, match="lacks required parameters"):
+        run.reproduce("demo", "smoke")
+
+
+def test_cli_exit_code_and_message(project, capsys):
+    assert run.main(["reproduce", "--paper", "demo", "--profile", "smoke", "-p", "bogus=1"]) == 2
+    assert "unknown parameter 'bogus'" in capsys.readouterr().err
+    assert run.main(["list", "--paper", "demo"]) == 0
+    assert "n: int = 3  # items" in capsys.readouterr().out
+
+
+def test_reproduce_executes_and_writes_manifest(project):
+    runs = run.reproduce("demo", "smoke", params={"n": 7}, progress=False)
+    out = project / "results" / "smoke" / "demo"
+    assert json.loads((out / "metrics.json").read_text())["n"] == 7
+    executed = nbformat.read(out / "01_demo.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    manifest = json.loads((project / "results" / "smoke" / "MANIFEST.json").read_text())
+    files = {e["path"]: e for e in manifest["files"]}
+    assert {"demo/metrics.json", "demo/01_demo.ipynb", "demo/run-01_demo.json"} <= set(files)
+    assert files["demo/metrics.json"]["produced_by"] == "notebooks/demo/01_demo.ipynb"
+    assert files["demo/metrics.json"]["parameters"] == {"profile": "smoke", "n": 7}
+    assert len(files["demo/metrics.json"]["sha256"]) == 64
+    assert runs[0]["seconds"] >= 0
+
+
+def test_failed_notebook_is_kept_aside_not_half_written(project):
+    _notebook(project / "notebooks" / "demo", "01_demo.ipynb", body="raise RuntimeError('boom')")
+    with pytest.raises(Exception, match="boom"):
+        run.reproduce("demo", "smoke", progress=False)
+    out = project / "results" / "smoke" / "demo"
+    assert not (out / "01_demo.ipynb").exists()
+    assert (out / "01_demo.FAILED.ipynb").exists()
