@@ -170,23 +170,23 @@ class GANSampler(Sampler):
                 self.stats.accepted += len(take)
                 if n_got >= n:
                     break
-                # replace collected latents and give their slots the next thresholds
+            # a gradient step for the latents still above their threshold
+            opt.zero_grad(set_to_none=True)
+            (loss * (~ok).to(dev).float()).sum().backward()
+            opt.step()
+            if ok.any():
+                # collect-and-replace: fresh latents, and the next queued thresholds, for collected slots
                 with torch.no_grad():
                     z[idx.to(dev)] = self.init_latents(len(idx)).to(dev)
-                used = thr[idx]
                 keep = torch.ones(len(active), dtype=torch.bool)
-                for u in used:  # remove one matching threshold per accepted latent
+                for u in thr[idx]:  # remove one matching threshold per accepted latent
                     j = torch.nonzero(keep & (active == u)).flatten()[0]
                     keep[j] = False
-                nxt = queue[: len(idx)]
-                queue = queue[len(idx):]
+                nxt, queue = queue[: len(idx)], queue[len(idx):]
                 pad = torch.full((len(idx) - len(nxt),), float("-inf"))  # nothing left to match
                 active = torch.cat([active[keep], nxt, pad])
                 if self.reset_adam:
                     opt = torch.optim.Adam([z], lr=self.lr)
-            opt.zero_grad(set_to_none=True)
-            (loss * (~ok).to(dev).float()).sum().backward()
-            opt.step()
             self.stats.steps += 1
             since_restart += 1
             if since_restart >= self.restart_steps:
