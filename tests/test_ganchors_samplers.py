@@ -113,3 +113,10 @@ def test_encoder_loss_and_sampler(setup):
     imgs, present = s.sample([2], 6)
     gz, losses = s.reconstruct(s.mask([2])[None, None], 4)
     assert (losses < 0.05).all() and imgs.shape == (6, 1, 28, 28)
+
+
+def test_step_cap_fills_and_counts_samples_over_xi(setup):
+    G, image, labels = setup
+    s = BatchSampler(G, xi=0.0, n_latents=4, max_steps=3).bind(image, labels)   # loss < 0 is unreachable
+    imgs, present = s.sample([0, 1], 6)
+    assert imgs.shape[0] == 6 and s.stats.over_threshold == 6 and s.stats.accepted == 0, s.stats

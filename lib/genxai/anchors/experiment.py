@@ -20,16 +20,18 @@ METHODS = ("random_stitching", "batch", "batch_bn", "encoder")
 
 def make_samplers(G: nn.Module, encoder: nn.Module | None, backgrounds: torch.Tensor, xi: float,
                   n_latents: int = 64, lr_eval: float = 1e-2, lr_bn: float = 1e-1,
-                  restart_steps: int = 1000, seed: int = 0) -> dict[str, Sampler]:
+                  restart_steps: int = 1000, seed: int = 0, max_steps: int | None = None) -> dict[str, Sampler]:
     """The four Table 1 rows: stitching, Alg. 3 (G eval, lr 1e-2), Alg. 3 BN-train (lr 1e-1), encoder init."""
     out: dict[str, Sampler] = {
         "random_stitching": RandomStitching(backgrounds, seed=seed),
-        "batch": BatchSampler(G, xi=xi, n_latents=n_latents, lr=lr_eval, restart_steps=restart_steps),
-        "batch_bn": BatchNormTrainSampler(G, xi=xi, n_latents=n_latents, lr=lr_bn, restart_steps=restart_steps),
+        "batch": BatchSampler(G, xi=xi, n_latents=n_latents, lr=lr_eval, restart_steps=restart_steps,
+                              max_steps=max_steps),
+        "batch_bn": BatchNormTrainSampler(G, xi=xi, n_latents=n_latents, lr=lr_bn, restart_steps=restart_steps,
+                                          max_steps=max_steps),
     }
     if encoder is not None:
         out["encoder"] = EncoderSampler(G, encoder, xi=xi, n_latents=n_latents, lr=lr_bn,
-                                        restart_steps=restart_steps)
+                                        restart_steps=restart_steps, max_steps=max_steps)
     return out
 
 
@@ -48,6 +50,8 @@ def run_protocol(classifier: nn.Module, samplers: dict[str, Sampler], images: to
             if i < (images_per_method or {}).get(m, len(images))]
     for method, i, trial in tqdm(jobs, desc="anchors", leave=False):
         torch.manual_seed(seed * 1000 + i * 10 + trial)
+        st = getattr(samplers[method], "stats", None)
+        before = (st.accepted, st.over_threshold) if st else (0, 0)
         explainer = AnchorImage(classifier, samplers[method], segmenter, config, seed=seed * 1000 + i * 10 + trial)
         exp = explainer.explain(images[i])
         ip = independent_precision(classifier, samplers[method], images[i], exp.segmentation.labels,
@@ -55,7 +59,9 @@ def run_protocol(classifier: nn.Module, samplers: dict[str, Sampler], images: to
         rows.append(dict(method=method, image=i, target=exp.target, trial=trial, minutes=exp.seconds / 60,
                          precision=exp.result.precision, independent_precision=ip, size=exp.result.size,
                          coverage=exp.result.coverage, found=exp.result.found, n_samples=exp.n_samples,
-                         segments=exp.segmentation.n, features=list(exp.features)))
+                         segments=exp.segmentation.n, features=list(exp.features),
+                         over_xi=((st.over_threshold - before[1]) /
+                                  max(1, st.accepted - before[0] + st.over_threshold - before[1])) if st else 0.0))
         if keep is not None:
             keep.append((method, i, exp))
     return pd.DataFrame(rows)
@@ -70,7 +76,8 @@ def summarize(df: pd.DataFrame, reference: str = "random_stitching") -> tuple[pd
     t1["ratio_to_stitching"] = t1.minutes / ref
     t2 = g.agg(precision=("precision", "mean"), independent_precision=("independent_precision", "mean"),
                size=("size", "mean"), coverage=("coverage", "mean"),
-               empty=("size", lambda s: int((s == 0).sum())), found=("found", "mean")).reset_index()
+               empty=("size", lambda s: int((s == 0).sum())), found=("found", "mean"),
+               over_xi=("over_xi", "mean")).reset_index()
     nonempty = df[df["size"] > 0].groupby("method", sort=False)["size"].mean()
     t2["size_nonempty"] = t2.method.map(nonempty)
     return t1, t2

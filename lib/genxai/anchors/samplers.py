@@ -92,7 +92,8 @@ def threshold_sample(xi: float, n: int, gen: torch.Generator | None = None) -> t
 class SearchStats:
     steps: int = 0          # Adam steps taken
     restarts: int = 0       # whole-batch restarts
-    accepted: int = 0       # samples collected
+    accepted: int = 0       # samples collected under their threshold
+    over_threshold: int = 0  # samples filled in above xi because max_steps ran out (None cap: always 0)
     seconds: float = 0.0
 
 
@@ -116,14 +117,17 @@ class GANSampler(Sampler):
 
     def __init__(self, generator: nn.Module, xi: float = 0.05, n_latents: int = 64, lr: float = 1e-2,
                  threshold_dist: bool = False, restart_steps: int = 1000, reset_adam: bool = True,
-                 bn_train: bool = False, nz: int | None = None):
-        self.G = copy.deepcopy(generator).cpu() if bn_train else generator
+                 bn_train: bool = False, nz: int | None = None, max_steps: int | None = None):
+        self.G = copy.deepcopy(generator) if bn_train else generator
         for p in self.G.parameters():
             p.requires_grad_(False)
         self.bn_train = bn_train
         self.xi, self.n_latents, self.lr = xi, n_latents, lr
         self.threshold_dist, self.restart_steps, self.reset_adam = threshold_dist, restart_steps, reset_adam
         self.nz = nz or getattr(generator, "nz", 100)
+        # compute cap per sample() call: when reached, the lowest-loss latents fill the remaining
+        # slots even above xi and are counted in stats.over_threshold (None: no cap, xi always holds)
+        self.max_steps = max_steps
         self.stats = SearchStats()
 
     # -- hooks for subclasses
@@ -152,8 +156,19 @@ class GANSampler(Sampler):
         z = self.init_latents(b).to(dev).requires_grad_(True)
         opt = torch.optim.Adam([z], lr=self.lr)
         got_x, got_l = [], []
-        n_got, since_restart = 0, 0
+        n_got, since_restart, steps = 0, 0, 0
         while n_got < n:
+            if self.max_steps is not None and steps >= self.max_steps:
+                with torch.no_grad():
+                    out = self._forward(z)
+                    loss = anchor_loss(out, target, Ad)
+                    take = torch.argsort(loss)[: n - n_got]
+                    while len(take) < n - n_got:
+                        take = torch.cat([take, take])[: n - n_got]
+                got_x.append(out[take].cpu())
+                got_l.append(loss[take].cpu())
+                self.stats.over_threshold += len(take)
+                break
             out = self._forward(z)
             loss = anchor_loss(out, target, Ad)
             # sort-and-match: smallest loss <-> largest active threshold
@@ -188,6 +203,7 @@ class GANSampler(Sampler):
                 if self.reset_adam:
                     opt = torch.optim.Adam([z], lr=self.lr)
             self.stats.steps += 1
+            steps += 1
             since_restart += 1
             if since_restart >= self.restart_steps:
                 with torch.no_grad():
