@@ -115,3 +115,16 @@ def test_one_epoch_of_training_gives_finite_losses_and_resumes(config, tmp_path)
     # the cache key covers the attention and GAN sources the model depends on
     names = {p.name for p in config.code_files()}
     assert {"attention.py", "gan.py", "train.py"} <= names
+
+
+def test_attention_stroke_correlation_separates_digit_shaped_maps():
+    from genxai.latent import attention_stroke_correlation
+    images = -torch.ones(2, 1, 28, 28)
+    images[:, :, 4:24, 12:16] = 1.0                       # a vertical bar
+    digit_like = torch.nn.functional.adaptive_avg_pool2d(images, 14)[:, None, 0] + 1   # (2, 1, 14, 14)
+    uniform = torch.rand(2, 1, 14, 14, generator=torch.Generator().manual_seed(0))
+    maps = torch.cat([digit_like, uniform], 1)
+    on = torch.tensor([[True, False], [True, False]])
+    out = attention_stroke_correlation(images, maps, on)
+    assert out["corr_on_stroke"] == pytest.approx(1.0, abs=1e-5)
+    assert abs(out["corr_off_stroke"]) < 0.3 and out["n_on"] == 2 and out["n_off"] == 2

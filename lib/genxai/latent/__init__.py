@@ -11,5 +11,6 @@ from .directions import (Deformator, DirectionConfig, DirectionModel, Reconstruc
 from .explorer import LatentExplorer  # noqa: F401
 from .gan import Discriminator, GANConfig, Generator, generator_of  # noqa: F401
 from .infogan import InfoGANConfig, InfoGenerator, QHead, code_predictions, info_loss  # noqa: F401
-from .metrics import conditioning_accuracy, direction_effects, matched_accuracy, summarize_effects  # noqa: F401
+from .metrics import (attention_stroke_correlation, conditioning_accuracy, direction_effects,  # noqa: F401
+                      matched_accuracy, summarize_effects)
 from .protocol import LatentGenerator, check_generator  # noqa: F401

@@ -81,3 +81,21 @@ def summarize_effects(effects: list[dict[str, float]]) -> dict[str, float]:
             "mean_pixel_change": float(np.mean([e["pixel_change"] for e in effects])),
             "n_content": int(sum(e["kind"] == "content" for e in effects)),
             "n_style": int(sum(e["kind"] == "style" for e in effects))}
+
+
+def attention_stroke_correlation(images: torch.Tensor, maps: torch.Tensor, on_stroke: torch.Tensor) -> dict[str, float]:
+    """How much each attention map looks like the digit (the work's Sec. 6.1.2 claim, as a number).
+
+    Pearson correlation between each map (B, Q, h, w) and the image's brightness pooled to the
+    map's grid, averaged separately over on-stroke and off-stroke queries ((B, Q) booleans).
+    """
+    target = torch.nn.functional.adaptive_avg_pool2d(images[:, :1], maps.shape[-2:]).flatten(1)   # (B, hw)
+    m = maps.flatten(2)                                                                          # (B, Q, hw)
+    mc = m - m.mean(-1, keepdim=True)
+    tc = (target - target.mean(-1, keepdim=True))[:, None]
+    corr = (mc * tc).sum(-1) / (mc.norm(dim=-1) * tc.norm(dim=-1)).clamp_min(1e-12)
+    on = on_stroke.bool()
+    nan = float("nan")
+    return {"corr_on_stroke": float(corr[on].mean()) if on.any() else nan,
+            "corr_off_stroke": float(corr[~on].mean()) if (~on).any() else nan,
+            "n_on": int(on.sum()), "n_off": int((~on).sum())}
