@@ -102,7 +102,7 @@ def test_matched_accuracy_is_invariant_to_code_permutation():
 
 @pytest.mark.parametrize("config", [GANConfig(conditional=True, n_train=128, epochs=1, width=4, latent_dim=8,
                                               batch_size=32),
-                                    InfoGANConfig(n_train=128, epochs=1, width=4, noise_dim=4, batch_size=32)],
+                                    InfoGANConfig(n_train=128, epochs=1, width=4, noise_dim=4, hidden=16, batch_size=32)],
                          ids=["cgan", "infogan"])
 def test_one_epoch_of_training_gives_finite_losses_and_resumes(config, tmp_path):
     torch.manual_seed(0)

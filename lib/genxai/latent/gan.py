@@ -27,12 +27,15 @@ class Generator(nn.Module):
     """z (and a label) -> image in [-1, 1]; implements :class:`~genxai.latent.protocol.LatentGenerator`."""
 
     def __init__(self, latent_dim: int = 64, n_classes: int = 0, embed_dim: int = 16, width: int = 64,
-                 attention: bool = True, channels: int = 1):
+                 attention: bool = True, channels: int = 1, hidden: int = 0):
         super().__init__()
         self.latent_dim, self.n_classes, self.channels = latent_dim, n_classes, channels
         self.embed = nn.Embedding(n_classes, embed_dim) if n_classes else None
         w = width
-        self.fc = nn.Sequential(nn.Linear(latent_dim + (embed_dim if n_classes else 0), 2 * w * 7 * 7),
+        d_in = latent_dim + (embed_dim if n_classes else 0)
+        # optional hidden FC layer (InfoGAN's MNIST G has FC-1024 before the 7x7 projection)
+        pre = [nn.Linear(d_in, hidden), nn.BatchNorm1d(hidden), nn.ReLU()] if hidden else []
+        self.fc = nn.Sequential(*pre, nn.Linear(hidden or d_in, 2 * w * 7 * 7),
                                 nn.BatchNorm1d(2 * w * 7 * 7), nn.ReLU())
         self.up1 = nn.Sequential(nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.BatchNorm2d(w), nn.ReLU())
         self.attn = SelfAttention(w) if attention else nn.Identity()
@@ -64,16 +67,19 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """Image -> real/fake logit; ``features()`` is the shared body (InfoGAN's Q head uses it)."""
 
-    def __init__(self, n_classes: int = 0, width: int = 64, attention: bool = True, channels: int = 1):
+    def __init__(self, n_classes: int = 0, width: int = 64, attention: bool = True, channels: int = 1,
+                 hidden: int = 0):
         super().__init__()
         w = width
+        # optional FC layer on top (InfoGAN's MNIST D has FC-1024, shared by the D and Q heads)
+        top = [nn.Linear(2 * w * 7 * 7, hidden), nn.BatchNorm1d(hidden), nn.LeakyReLU(0.2)] if hidden else []
         self.body = nn.Sequential(
             nn.Conv2d(channels, w, 4, 2, 1), nn.LeakyReLU(0.2),                        # 14x14
             SelfAttention(w) if attention else nn.Identity(),
             nn.Conv2d(w, 2 * w, 4, 2, 1), nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2),   # 7x7
-            nn.Flatten(),
+            nn.Flatten(), *top,
         )
-        self.feature_dim = 2 * w * 7 * 7
+        self.feature_dim = hidden or 2 * w * 7 * 7
         self.head = nn.Linear(self.feature_dim, 1)
         self.embed = nn.Embedding(n_classes, self.feature_dim) if n_classes else None
         if self.embed is not None:

@@ -42,11 +42,11 @@ class InfoGenerator(nn.Module):
     """Wraps a Generator whose input is [noise ; one-hot(cat) ; cont]; protocol over the whole input."""
 
     def __init__(self, noise_dim: int = 62, n_cat: int = 10, n_cont: int = 2, width: int = 64,
-                 attention: bool = False):
+                 attention: bool = False, hidden: int = 1024):
         super().__init__()
         self.noise_dim, self.n_cat, self.n_cont = noise_dim, n_cat, n_cont
         self.latent_dim = noise_dim + n_cat + n_cont
-        self.net = Generator(self.latent_dim, 0, width=width, attention=attention)
+        self.net = Generator(self.latent_dim, 0, width=width, attention=attention, hidden=hidden)
 
     def compose(self, noise: torch.Tensor, cat: torch.Tensor, cont: torch.Tensor) -> torch.Tensor:
         """The generator input for noise (N, noise_dim), category indices (N,), codes (N, n_cont)."""
@@ -100,6 +100,7 @@ class InfoGANConfig(ModelConfig):
     lambda_cont: float = 0.1     # MI weight of the continuous codes (InfoGAN paper)
     width: int = 64
     attention: bool = False
+    hidden: int = 1024           # FC layer of G (after the input) and of D (before the heads), as in InfoGAN
     epochs: int = 20
     batch_size: int = 64
     lr_d: float = 2e-4
@@ -112,8 +113,8 @@ class InfoGANConfig(ModelConfig):
         return sorted(set(super().code_files()) | {Path(inspect.getfile(attention)), Path(inspect.getfile(gan))})
 
     def build(self) -> InfoGAN:
-        D = Discriminator(0, self.width, self.attention)
-        return InfoGAN(InfoGenerator(self.noise_dim, self.n_cat, self.n_cont, self.width, self.attention), D,
+        D = Discriminator(0, self.width, self.attention, hidden=self.hidden)
+        return InfoGAN(InfoGenerator(self.noise_dim, self.n_cat, self.n_cont, self.width, self.attention, self.hidden), D,
                        QHead(D.feature_dim, self.n_cat, self.n_cont))
 
     def fit(self, model: InfoGAN, checkpoint: Path, device: torch.device, progress: bool = True) -> dict[str, Any]:
