@@ -28,6 +28,9 @@ $(BIN)/.installed: pyproject.toml
 		$(BIN)/python -m pip install -q "$(TORCH_PIN)"; \
 	fi
 	$(BIN)/python -m pip install -q -e ".[notebooks,test]"
+	# GANchors tests compare with the reference anchor search; --no-deps because its declared
+	# dependencies (spacy, lime) are never imported by anchor.anchor_base
+	$(BIN)/python -m pip install -q --no-deps "anchor-exp==0.0.2.0"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (genxai)" >/dev/null
 	@touch $@
 

@@ -1,0 +1,43 @@
+"""Time per explanation of each GANchors sampler as a ratio to random stitching, in one run.
+
+Same images, same search settings, same cached models for every sampler (the notebook's profile).
+Usage: GENXAI_DATA_DIR=... python benchmarks/ganchors_speed.py [--profile smoke|cpu|paper] [--dataset mnist]
+Prints a table: minutes per explanation, ratio to random stitching, search precision, over_xi.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from genxai import data, profiles, repro
+from genxai.anchors import DCGANConfig, EncoderConfig, SearchConfig
+from genxai.anchors.experiment import make_samplers, run_protocol, summarize
+from genxai.models import get_or_train, standard_classifier
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--profile", default="smoke")
+    ap.add_argument("--dataset", default="mnist")
+    ap.add_argument("--images", type=int, default=None, help="images to explain (default: the profile's)")
+    args = ap.parse_args()
+    P = profiles.get("ganchors", args.profile)
+    repro.seed_everything(0)
+    clf = standard_classifier(args.dataset, args.profile).model
+    gan_cfg = DCGANConfig(dataset=args.dataset, **P.gan)
+    G = get_or_train(gan_cfg).model.G.eval()
+    enc = get_or_train(EncoderConfig(gan=gan_cfg, **P.encoder)).model.eval()
+    test = data.load(args.dataset, "test")
+    images = test.first_of_each_class().images[: args.images or P.n_images]
+    samplers = make_samplers(G, enc, test.images[len(test) // 2:], P.xi, P.n_latents,
+                             restart_steps=P.restart_steps, max_steps=P.max_steps)
+    # warm-up so that no sampler pays for first-call allocations
+    run_protocol(clf, samplers, images[:1], 1, SearchConfig(**{**P.search, "max_anchor_size": 1}), P.segments, 2)
+    df = run_protocol(clf, samplers, images, 1, SearchConfig(**P.search), P.segments, 2)
+    t1, t2 = summarize(df)
+    out = t1.merge(t2[["method", "precision", "over_xi"]], on="method")
+    print(out.round(4).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

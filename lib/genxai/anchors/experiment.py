@@ -1,0 +1,101 @@
+"""The authors' evaluation protocol (one test image per class x trials, same settings for every
+sampler) plus what the paper lacks: independent precision on fresh samples and realism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..metrics import feature_fid
+from .explain import AnchorImage, independent_precision
+from .samplers import (BatchNormTrainSampler, BatchSampler, EncoderSampler, RandomStitching, Sampler)
+from .search import SearchConfig
+from .segmentation import quickshift_k
+
+METHODS = ("random_stitching", "batch", "batch_bn", "encoder")
+
+
+def make_samplers(G: nn.Module, encoder: nn.Module | None, backgrounds: torch.Tensor, xi: float,
+                  n_latents: int = 64, lr_eval: float = 1e-2, lr_bn: float = 1e-1,
+                  restart_steps: int = 1000, seed: int = 0, max_steps: int | None = None) -> dict[str, Sampler]:
+    """The four Table 1 rows: stitching, Alg. 3 (G eval, lr 1e-2), Alg. 3 BN-train (lr 1e-1), encoder init."""
+    out: dict[str, Sampler] = {
+        "random_stitching": RandomStitching(backgrounds, seed=seed),
+        "batch": BatchSampler(G, xi=xi, n_latents=n_latents, lr=lr_eval, restart_steps=restart_steps,
+                              max_steps=max_steps),
+        "batch_bn": BatchNormTrainSampler(G, xi=xi, n_latents=n_latents, lr=lr_bn, restart_steps=restart_steps,
+                                          max_steps=max_steps),
+    }
+    if encoder is not None:
+        out["encoder"] = EncoderSampler(G, encoder, xi=xi, n_latents=n_latents, lr=lr_bn,
+                                        restart_steps=restart_steps, max_steps=max_steps)
+    return out
+
+
+def run_protocol(classifier: nn.Module, samplers: dict[str, Sampler], images: torch.Tensor,
+                 trials: int, config: SearchConfig, segments: int = 15, n_independent: int = 100,
+                 images_per_method: dict[str, int] | None = None, seed: int = 0,
+                 keep: list | None = None) -> pd.DataFrame:
+    """Explain each image ``trials`` times with each sampler; one row per explanation.
+
+    ``images_per_method`` caps the number of images for slow samplers (cpu profile: the
+    eval-mode 'batch' row); ``keep`` (a list) receives (method, image index, Explanation).
+    """
+    rows = []
+    segmenter = lambda x: quickshift_k(x, segments)  # noqa: E731
+    jobs = [(m, i, t) for m in samplers for i in range(len(images)) for t in range(trials)
+            if i < (images_per_method or {}).get(m, len(images))]
+    for method, i, trial in tqdm(jobs, desc="anchors", leave=False):
+        torch.manual_seed(seed * 1000 + i * 10 + trial)
+        st = getattr(samplers[method], "stats", None)
+        before = (st.accepted, st.over_threshold) if st else (0, 0)
+        explainer = AnchorImage(classifier, samplers[method], segmenter, config, seed=seed * 1000 + i * 10 + trial)
+        exp = explainer.explain(images[i])
+        ip = independent_precision(classifier, samplers[method], images[i], exp.segmentation.labels,
+                                   exp.features, exp.target, n_independent)
+        rows.append(dict(method=method, image=i, target=exp.target, trial=trial, minutes=exp.seconds / 60,
+                         precision=exp.result.precision, independent_precision=ip, size=exp.result.size,
+                         coverage=exp.result.coverage, found=exp.result.found, n_samples=exp.n_samples,
+                         segments=exp.segmentation.n, features=list(exp.features),
+                         over_xi=((st.over_threshold - before[1]) /
+                                  max(1, st.accepted - before[0] + st.over_threshold - before[1])) if st else 0.0))
+        if keep is not None:
+            keep.append((method, i, exp))
+    return pd.DataFrame(rows)
+
+
+def summarize(df: pd.DataFrame, reference: str = "random_stitching") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table 1 (minutes per explanation, ratio to random stitching) and Table 2 (precision, size...)."""
+    g = df.groupby("method", sort=False)
+    t1 = g.agg(minutes=("minutes", "mean"), explanations=("minutes", "size"),
+               images=("image", "nunique")).reset_index()
+    ref = float(t1.loc[t1.method == reference, "minutes"].iloc[0]) if (t1.method == reference).any() else np.nan
+    t1["ratio_to_stitching"] = t1.minutes / ref
+    t2 = g.agg(precision=("precision", "mean"), independent_precision=("independent_precision", "mean"),
+               size=("size", "mean"), coverage=("coverage", "mean"),
+               empty=("size", lambda s: int((s == 0).sum())), found=("found", "mean"),
+               over_xi=("over_xi", "mean")).reset_index()
+    nonempty = df[df["size"] > 0].groupby("method", sort=False)["size"].mean()
+    t2["size_nonempty"] = t2.method.map(nonempty)
+    return t1, t2
+
+
+def realism(classifier: nn.Module, real: torch.Tensor, samplers: dict[str, Sampler], images: torch.Tensor,
+            kept: list, per_anchor: int = 10) -> dict[str, float]:
+    """Feature-FID (our classifier's penultimate features) of each sampler's perturbations vs real data."""
+    out = {}
+    for method, s in samplers.items():
+        pool = []
+        for m, i, exp in kept:
+            if m != method:
+                continue
+            s.bind(images[i], exp.segmentation.labels)
+            with torch.enable_grad():
+                x, _ = s.sample(exp.features, per_anchor)
+            pool.append(x)
+        if pool and sum(len(p) for p in pool) >= 2:
+            out[method] = feature_fid(classifier, real, torch.cat(pool))
+    return out

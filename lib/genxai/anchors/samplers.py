@@ -1,0 +1,279 @@
+"""Perturbation distributions D(z | A) for image anchors, all behind one interface.
+
+``sampler.bind(image, segments)`` fixes the explained image x ((C, H, W) in [-1, 1]) and its
+superpixel labels; ``sampler.sample(anchor, n) -> (images (n, C, H, W) in [-1, 1], present (n, M) bool)``
+returns perturbations that keep the anchor's superpixels and which superpixels each keeps.
+
+GAN samplers return y = (1 - A) G(z) + x_hat with ||x_hat - A G(z)|| < xi (Eq. 8), where
+**xi is a mean squared error over the anchor's pixels, in [-1, 1] pixel units** (the authors'
+convention; xi = 0.05 equals 0.0125 in [0, 1] units).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data import check_images
+from .segmentation import anchor_mask
+
+
+class Sampler:
+    """Base class: holds the bound image, its segments and per-sampler counters."""
+
+    name = "sampler"
+
+    def bind(self, image: torch.Tensor, segments: np.ndarray) -> "Sampler":
+        check_images(image[None], name="image")
+        self.image = image.detach().float().cpu()
+        self.segments = np.asarray(segments)
+        self.n_features = int(self.segments.max()) + 1
+        self._masks = torch.stack([anchor_mask(self.segments, [f]) for f in range(self.n_features)])
+        return self
+
+    def mask(self, anchor) -> torch.Tensor:
+        """(H, W) 0/1 mask A of the anchor's superpixels."""
+        anchor = [int(a) for a in anchor]
+        if not anchor:
+            return torch.zeros(self.segments.shape)
+        return self._masks[anchor].amax(0)
+
+    def sample(self, anchor, n: int) -> tuple[torch.Tensor, np.ndarray]:  # pragma: no cover
+        raise NotImplementedError
+
+
+class RandomStitching(Sampler):
+    """The original Anchors image perturbation (marcotcr/anchor ``sample_fn_dummy``).
+
+    Each non-anchor superpixel is replaced, with probability ``p_replace`` when the anchor has
+    fewer than 5 superpixels (else always), by the same pixels of one random background image.
+    """
+
+    name = "random_stitching"
+
+    def __init__(self, backgrounds: torch.Tensor, p_replace: float = 0.8, seed: int = 0):
+        self.backgrounds = check_images(backgrounds, name="backgrounds").float().cpu()
+        self.p_replace = p_replace
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def sample(self, anchor, n):
+        anchor = [int(a) for a in anchor]
+        p = self.p_replace if len(anchor) < 5 else 1.0
+        present = torch.rand(n, self.n_features, generator=self.gen) >= p
+        present[:, anchor] = True
+        bg = self.backgrounds[torch.randint(len(self.backgrounds), (n,), generator=self.gen)]
+        # (n, H, W) mask of kept pixels from the per-superpixel choice
+        seg = torch.as_tensor(self.segments, dtype=torch.long)
+        keep = present[:, seg].float()[:, None]
+        return keep * self.image + (1 - keep) * bg, present.numpy()
+
+
+def threshold_sample(xi: float, n: int, gen: torch.Generator | None = None) -> torch.Tensor:
+    """Algorithm 2: n thresholds xi' < xi drawn from N(xi, (xi/6)^2), kept in (0, 2 xi), reflected below xi.
+
+    The reflection is xi - |xi' - xi| (the authors' code; the paper's line 8 ``xi - xi'`` would be
+    negative).  Mean about 0.87 xi.
+    """
+    out = torch.empty(0)
+    while len(out) < n:
+        x = xi + xi / 6 * torch.randn(2 * n + 8, generator=gen)
+        x = x[(x > 0) & (x < 2 * xi)]
+        x = torch.where(x > xi, 2 * xi - x, x)
+        out = torch.cat([out, x])
+    return out[:n]
+
+
+@dataclass
+class SearchStats:
+    steps: int = 0          # Adam steps taken
+    restarts: int = 0       # whole-batch restarts
+    accepted: int = 0       # samples collected under their threshold
+    over_threshold: int = 0  # samples filled in above xi because max_steps ran out (None cap: always 0)
+    seconds: float = 0.0
+
+
+def anchor_loss(out: torch.Tensor, target: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+    """Per-sample MSE over the anchor's pixels, [-1, 1] units: sum(A (G(z) - x)^2) / (sum A * C)."""
+    c = out.shape[1]
+    return ((A * (out - target)) ** 2).flatten(1).sum(1) / (A.sum() * c + 1e-9)
+
+
+class GANSampler(Sampler):
+    """Algorithm 3 (batch sampling); Algorithm 1 is the case ``n_latents=1``.
+
+    ``n_latents`` latents z ~ init are optimised with Adam on the anchor loss; each step the
+    losses (ascending) are matched with the active thresholds (descending), every latent
+    under its threshold is collected and replaced by a fresh one (collect-and-replace), and
+    the next queued threshold takes its slot.  Only latents above their threshold get
+    gradient.  After ``restart_steps`` steps without finishing, all latents are redrawn.
+    """
+
+    name = "batch"
+
+    def __init__(self, generator: nn.Module, xi: float = 0.05, n_latents: int = 64, lr: float = 1e-2,
+                 threshold_dist: bool = False, restart_steps: int = 1000, reset_adam: bool = True,
+                 bn_train: bool = False, nz: int | None = None, max_steps: int | None = None):
+        self.G = copy.deepcopy(generator) if bn_train else generator
+        for p in self.G.parameters():
+            p.requires_grad_(False)
+        self.bn_train = bn_train
+        self.xi, self.n_latents, self.lr = xi, n_latents, lr
+        self.threshold_dist, self.restart_steps, self.reset_adam = threshold_dist, restart_steps, reset_adam
+        self.nz = nz or getattr(generator, "nz", 100)
+        # compute cap per sample() call: when reached, the lowest-loss latents fill the remaining
+        # slots even above xi and are counted in stats.over_threshold (None: no cap, xi always holds)
+        self.max_steps = max_steps
+        self.stats = SearchStats()
+
+    # -- hooks for subclasses
+    def init_latents(self, k: int) -> torch.Tensor:
+        return torch.randn(k, self.nz)
+
+    def thresholds(self, n: int) -> torch.Tensor:
+        if self.threshold_dist:
+            return threshold_sample(self.xi, n)
+        return torch.full((n,), float(self.xi))
+
+    def _forward(self, z: torch.Tensor) -> torch.Tensor:
+        # BN-train variant: batch statistics of the latents being optimised (authors' speed-up)
+        self.G.train(self.bn_train)
+        return self.G(z)
+
+    def reconstruct(self, A: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """n generator images G(z) with anchor loss under their thresholds, and those losses."""
+        start = time.perf_counter()
+        dev = next(self.G.parameters()).device
+        target = (self.image * A).to(dev)
+        Ad = A.to(dev)
+        queue = torch.sort(self.thresholds(n), descending=True).values
+        b = min(self.n_latents, n)
+        active, queue = queue[:b].clone(), queue[b:]
+        z = self.init_latents(b).to(dev).requires_grad_(True)
+        opt = torch.optim.Adam([z], lr=self.lr)
+        got_x, got_l = [], []
+        n_got, since_restart, steps = 0, 0, 0
+        while n_got < n:
+            if self.max_steps is not None and steps >= self.max_steps:
+                with torch.no_grad():
+                    out = self._forward(z)
+                    loss = anchor_loss(out, target, Ad)
+                    take = torch.argsort(loss)[: n - n_got]
+                    while len(take) < n - n_got:
+                        take = torch.cat([take, take])[: n - n_got]
+                got_x.append(out[take].cpu())
+                got_l.append(loss[take].cpu())
+                self.stats.over_threshold += len(take)
+                break
+            out = self._forward(z)
+            loss = anchor_loss(out, target, Ad)
+            # sort-and-match: smallest loss <-> largest active threshold
+            order = torch.argsort(loss.detach())
+            thr = torch.empty_like(active)
+            thr[order.cpu()] = torch.sort(active, descending=True).values
+            ok = (loss.detach().cpu() < thr) & torch.isfinite(thr)
+            if ok.any():
+                idx = torch.nonzero(ok).flatten()
+                take = idx[: n - n_got]
+                got_x.append(out.detach()[take.to(dev)].cpu())
+                got_l.append(loss.detach()[take.to(dev)].cpu())
+                n_got += len(take)
+                self.stats.accepted += len(take)
+                if n_got >= n:
+                    break
+            # a gradient step for the latents still above their threshold
+            opt.zero_grad(set_to_none=True)
+            (loss * (~ok).to(dev).float()).sum().backward()
+            opt.step()
+            if ok.any():
+                # collect-and-replace: fresh latents, and the next queued thresholds, for collected slots
+                with torch.no_grad():
+                    z[idx.to(dev)] = self.init_latents(len(idx)).to(dev)
+                keep = torch.ones(len(active), dtype=torch.bool)
+                for u in thr[idx]:  # remove one matching threshold per accepted latent
+                    j = torch.nonzero(keep & (active == u)).flatten()[0]
+                    keep[j] = False
+                nxt, queue = queue[: len(idx)], queue[len(idx):]
+                pad = torch.full((len(idx) - len(nxt),), float("-inf"))  # nothing left to match
+                active = torch.cat([active[keep], nxt, pad])
+                if self.reset_adam:
+                    opt = torch.optim.Adam([z], lr=self.lr)
+            self.stats.steps += 1
+            steps += 1
+            since_restart += 1
+            if since_restart >= self.restart_steps:
+                with torch.no_grad():
+                    z.copy_(self.init_latents(len(z)).to(dev))
+                opt = torch.optim.Adam([z], lr=self.lr)
+                since_restart = 0
+                self.stats.restarts += 1
+        self.stats.seconds += time.perf_counter() - start
+        return torch.cat(got_x)[:n], torch.cat(got_l)[:n]
+
+    def sample(self, anchor, n):
+        A = self.mask(anchor)[None, None]
+        gz, _ = self.reconstruct(A, n)
+        images = (1 - A) * gz + A * self.image            # Eq. 8: (1 - A) G(z) + x_hat
+        present = np.zeros((n, self.n_features), dtype=bool)
+        present[:, [int(a) for a in anchor]] = True       # a sample counts for its own anchor only
+        return images, present
+
+
+class SingleLatentSampler(GANSampler):
+    """Algorithm 1: one latent at a time, gradient descent until ||x_hat - A G(z)|| < xi."""
+
+    name = "alg1"
+
+    def __init__(self, generator, xi=0.05, lr=1e-2, **kw):
+        super().__init__(generator, xi=xi, n_latents=1, lr=lr, **kw)
+
+
+class ThresholdDistributionSampler(GANSampler):
+    """Algorithm 1 with per-sample thresholds xi' < xi from Algorithm 2."""
+
+    name = "alg2"
+
+    def __init__(self, generator, xi=0.05, lr=1e-2, **kw):
+        super().__init__(generator, xi=xi, n_latents=1, lr=lr, threshold_dist=True, **kw)
+
+
+class BatchSampler(GANSampler):
+    """Algorithm 3 with G in eval mode (the paper's 'Batch' row; ``threshold_dist`` for Alg. 2 thresholds)."""
+
+    name = "batch"
+
+
+class BatchNormTrainSampler(GANSampler):
+    """Algorithm 3 with G's BatchNorm in train mode and lr 1e-1 (the authors' 'Batch + BN' row)."""
+
+    name = "batch_bn"
+
+    def __init__(self, generator, xi=0.05, lr=1e-1, n_latents=64, **kw):
+        super().__init__(generator, xi=xi, lr=lr, n_latents=n_latents, bn_train=True, **kw)
+
+
+class EncoderSampler(GANSampler):
+    """Algorithm 3 initialised by the diverse encoder (Eq. 12): z = P(x_hat)_k + N(0, I), k random."""
+
+    name = "encoder"
+
+    def __init__(self, generator, encoder: nn.Module, xi=0.05, lr=1e-1, n_latents=64,
+                 bn_train=True, noise: float = 1.0, **kw):
+        super().__init__(generator, xi=xi, lr=lr, n_latents=n_latents, bn_train=bn_train, **kw)
+        self.encoder = encoder.eval()
+        self.noise = noise
+        self._mu = None
+
+    def sample(self, anchor, n):
+        A = self.mask(anchor)[None, None]
+        with torch.no_grad():
+            self._mu = self.encoder(self.image[None] * A, A)[0].cpu()  # (K, nz)
+        return super().sample(anchor, n)
+
+    def init_latents(self, k):
+        pick = torch.randint(len(self._mu), (k,))
+        return self._mu[pick] + self.noise * torch.randn(k, self.nz)

@@ -1,0 +1,122 @@
+"""Samplers honour their threshold, keep the anchor, and segmentation gives labels 0..K-1."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from genxai.anchors import (BatchNormTrainSampler, BatchSampler, DiverseEncoder, EncoderSampler, Generator,
+                            RandomStitching, SingleLatentSampler, ThresholdDistributionSampler, anchor_loss,
+                            encoder_loss, quickshift_k, slic_segments, threshold_sample)
+from genxai.anchors.encoder import diversity_penalty
+
+
+@pytest.fixture(scope="module")
+def setup():
+    torch.manual_seed(0)
+    G = Generator(nz=8, ngf=4).eval()
+    with torch.no_grad():
+        image = G(torch.randn(1, 8))[0]          # reachable by G, so thresholds can be met
+    seg = quickshift_k(image, 6, max_iter=12)
+    return G, image, seg.labels
+
+
+def test_quickshift_bounded_and_labels_contiguous():
+    torch.manual_seed(1)
+    img = torch.rand(1, 28, 28) * 2 - 1
+    for k in (3, 15, 40, 1000):                   # 1000 > 784 pixels is unreachable: must still return
+        seg = quickshift_k(img, k, max_iter=10)
+        assert seg.labels.min() == 0 and seg.labels.max() == seg.n - 1
+        assert len(np.unique(seg.labels)) == seg.n
+    assert quickshift_k(img, 1000, max_iter=10).n <= 784
+
+
+def test_slic_rgb_labels_from_zero():
+    img = torch.rand(3, 32, 32) * 2 - 1
+    seg = slic_segments(img, 10, 20)
+    assert seg.labels.min() == 0 and len(np.unique(seg.labels)) == seg.n == seg.labels.max() + 1
+
+
+def test_random_stitching_keeps_anchor_and_uses_backgrounds(setup):
+    G, image, labels = setup
+    bg = -torch.ones(5, 1, 28, 28)
+    s = RandomStitching(bg, seed=0).bind(image, labels)
+    imgs, present = s.sample([0, 2], 200)
+    A = s.mask([0, 2]).bool()
+    assert torch.equal(imgs[:, 0][:, A], image[0][A].expand(200, -1))
+    assert present[:, [0, 2]].all()
+    # replaced superpixels hold background pixels (-1); kept ones the image
+    for i in range(5):
+        for f in range(s.n_features):
+            m = torch.as_tensor(labels == f)
+            expect = image[0][m] if present[i, f] else -torch.ones(int(m.sum()))
+            assert torch.allclose(imgs[i, 0][m], expect)
+    assert 0.1 < present[:, [1, 3]].mean() < 0.3     # p_replace = 0.8 for small anchors
+
+
+@pytest.mark.parametrize("cls,kw", [(BatchSampler, {}), (BatchSampler, {"threshold_dist": True}),
+                                    (SingleLatentSampler, {}), (ThresholdDistributionSampler, {}),
+                                    (BatchNormTrainSampler, {})])
+def test_gan_samples_satisfy_threshold(setup, cls, kw):
+    G, image, labels = setup
+    xi = 0.05
+    s = cls(G, xi=xi, n_latents=8, **kw) if cls in (BatchSampler,) else cls(G, xi=xi, **kw)
+    s.bind(image, labels)
+    A = s.mask([1, 3])[None, None]
+    torch.manual_seed(2)
+    gz, losses = s.reconstruct(A, 12)
+    assert gz.shape == (12, 1, 28, 28)
+    recomputed = anchor_loss(gz, image * A, A)
+    assert (recomputed < xi).all() and torch.allclose(recomputed, losses, atol=1e-5)
+    imgs, present = s.sample([1, 3], 5)
+    Ab = A[0, 0].bool()
+    assert torch.allclose(imgs[:, 0][:, Ab], image[0][Ab].expand(5, -1))   # Eq. 8 keeps x_hat exactly
+    assert present[:, [1, 3]].all() and present.sum() == 10
+
+
+def test_bn_sampler_does_not_mutate_cached_generator(setup):
+    G, image, labels = setup
+    before = {k: v.clone() for k, v in G.state_dict().items()}
+    s = BatchNormTrainSampler(G, xi=0.2, n_latents=4).bind(image, labels)
+    s.sample([0], 4)
+    assert all(torch.equal(before[k], v) for k, v in G.state_dict().items())
+    assert not G.training
+
+
+def test_empty_anchor_gives_unconditional_samples_at_once(setup):
+    G, image, labels = setup
+    s = BatchSampler(G, xi=0.05, n_latents=4).bind(image, labels)
+    s.sample([], 8)
+    assert s.stats.steps <= 1 and s.stats.accepted == 8      # two batches of 4, no optimisation needed
+
+
+def test_threshold_distribution_below_xi():
+    t = threshold_sample(0.05, 5000, torch.Generator().manual_seed(0))
+    assert (t > 0).all() and (t <= 0.05).all()
+    assert 0.8 * 0.05 < float(t.mean()) < 0.92 * 0.05       # mean about 0.87 xi
+
+
+def test_encoder_loss_and_sampler(setup):
+    G, image, labels = setup
+    enc = DiverseEncoder(nz=8, k=3)
+    x = image[None].repeat(4, 1, 1, 1)
+    A = (torch.rand(4, 1, 28, 28) < 0.5).float()
+    loss, rec = encoder_loss(G, enc, x, A, lam=1.0, t=10.0)
+    loss.backward()
+    assert loss > rec >= 0 and enc.head.weight.grad.abs().sum() > 0
+    # the cap: latents further than t apart carry no penalty
+    far = torch.stack([torch.zeros(8), 20 * torch.ones(8)])[None]
+    assert float(diversity_penalty(far, 10.0)) == 0.0
+    assert float(diversity_penalty(torch.zeros(1, 2, 8), 10.0)) == pytest.approx(1.0)
+    s = EncoderSampler(G, enc, xi=0.05, n_latents=8).bind(image, labels)
+    imgs, present = s.sample([2], 6)
+    gz, losses = s.reconstruct(s.mask([2])[None, None], 4)
+    assert (losses < 0.05).all() and imgs.shape == (6, 1, 28, 28)
+
+
+def test_step_cap_fills_and_counts_samples_over_xi(setup):
+    G, image, labels = setup
+    s = BatchSampler(G, xi=0.0, n_latents=4, max_steps=3).bind(image, labels)   # loss < 0 is unreachable
+    imgs, present = s.sample([0, 1], 6)
+    assert imgs.shape[0] == 6 and s.stats.over_threshold == 6 and s.stats.accepted == 0, s.stats
