@@ -60,10 +60,11 @@ class GANMEXConfig(ModelConfig):
     batch_size: int = 16
     dim: int = 16                   # generator/critic width (StarGAN: 64)
     n_res: int = 2                  # residual blocks (StarGAN: 6)
+    residual: bool = True           # G starts at the identity (see networks.Generator)
     adversarial: str = "wgan-gp"    # "wgan-gp" (authors' code) | "log" (paper Eq. 3)
     lambda_adv: float = 1.0
-    lambda_cls: float = 10.0        # target-class term (code: 1000 with sim 100, i.e. cls/sim = 10)
-    lambda_sim: float = 1.0         # similarity |x - G(x, c_t)|_1
+    lambda_cls: float = 1.0         # target-class term CE(S(G(x, c_t)), c_t) (code: 1000)
+    lambda_sim: float = 5.0         # similarity |x - G(x, c_t)|_1 (code: 100, help "best 1000")
     lambda_rec: float = 0.0         # reconstruction |x - G(G(x, c_t), c_o)|_1 (code HEAD: 0)
     lambda_gp: float = 10.0         # WGAN-GP gradient penalty
     lambda_cls_real: float = 1.0    # stand-alone only: D_cls loss on real images (Eq. 4)
@@ -96,7 +97,7 @@ class GANMEXConfig(ModelConfig):
         test = self.classifier.data("test")
         c, h, _ = test.shape
         return GANMEXModel(
-            networks.Generator(c, test.n_classes, self.dim, self.n_res),
+            networks.Generator(c, test.n_classes, self.dim, self.n_res, self.residual),
             networks.Critic(c, h, self.dim, test.n_classes if self.standalone else None))
 
     def target_classifier(self, device: torch.device) -> nn.Module | None:
