@@ -62,15 +62,16 @@ class GANMEXConfig(ModelConfig):
     n_res: int = 2                  # residual blocks (StarGAN: 6)
     residual: bool = True           # G starts at the identity (see networks.Generator)
     adversarial: str = "wgan-gp"    # "wgan-gp" (authors' code) | "log" (paper Eq. 3)
-    lambda_adv: float = 1.0
+    lambda_adv: float = 0.1         # adversarial weight (code: 1); at ~1% of the steps a full-weight
+                                    # critic drags G far from x before it learns the identity
     lambda_cls: float = 1.0         # target-class term CE(S(G(x, c_t)), c_t) (code: 1000)
-    lambda_sim: float = 5.0         # similarity |x - G(x, c_t)|_1 (code: 100, help "best 1000")
+    lambda_sim: float = 10.0        # similarity |x - G(x, c_t)|_1 (code: 100, help "best 1000")
     lambda_rec: float = 0.0         # reconstruction |x - G(G(x, c_t), c_o)|_1 (code HEAD: 0)
     lambda_gp: float = 10.0         # WGAN-GP gradient penalty
     lambda_cls_real: float = 1.0    # stand-alone only: D_cls loss on real images (Eq. 4)
     n_critic: int = 1               # critic updates per generator update (code: 1)
-    lr_g: float = 1e-4              # Adam (code: 2e-5 / 1e-4 for 1M steps; we run ~1k steps)
-    lr_d: float = 1e-4
+    lr_g: float = 1e-3              # Adam (code: 2e-5 / 1e-4 for 1M steps; we run a few hundred)
+    lr_d: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)
     standalone: bool = False        # Fig. 5A: class discriminator trained jointly instead of S
     randomised_layers: int = 0      # Fig. 3: fine-tune against the top-k-randomised classifier
