@@ -75,7 +75,7 @@ def tiny_gan(tmp_path_factory):
         clf_cfg = ClassifierConfig(dataset="fruit_colour", n_train=1000, epochs=5, width=8, batch_size=32,
                                    max_shift=0, max_rotate=0.0)
         clf = get_or_train(clf_cfg, progress=False).model
-        cfg = GANMEXConfig(classifier=clf_cfg, n_train=600, steps=100, steps_per_epoch=50, dim=8, n_res=1)
+        cfg = GANMEXConfig(classifier=clf_cfg, n_train=1000, steps=150, steps_per_epoch=50, dim=8, n_res=1)
         gm = get_or_train(cfg, progress=False)
         yield cfg, clf, gm
     finally:
