@@ -1,0 +1,88 @@
+"""A BAM-like benchmark built offline (GANMEX Table 1; BAM: Yang & Kim 2019).
+
+Objects are Fashion-MNIST items ("trouser", "bag"; their pixels give the object mask) pasted
+onto procedural scenes of two texture families ("stripes": oriented sine gratings, "checker":
+checkerboards), each with random frequency, phase and colours.  Every (object, scene) pair is a
+class, as GANMEX's 4-class pizza/stop-sign x bamboo-forest/bedroom subset of BAM.  Images are
+32x32 RGB; the object's side is 12-16 px (between 1/3 and 1/2 of the scene, as BAM), at a random
+position.  ``extra["mask"]`` (N, H, W) bool holds the ground-truth object mask.  Seeded by split;
+a few thousand images take a few seconds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import ImageSet, fashion_mnist, register
+
+OBJECTS = {"trouser": 1, "bag": 8}          # Fashion-MNIST class indices
+SCENES = ("stripes", "checker")
+SIZE = 32
+
+
+def _scene(kind: str, g: torch.Generator) -> torch.Tensor:
+    """One procedural scene (3, SIZE, SIZE) in [-1, 1]."""
+    yy, xx = torch.meshgrid(torch.arange(SIZE, dtype=torch.float32),
+                            torch.arange(SIZE, dtype=torch.float32), indexing="ij")
+    c1 = torch.rand(3, generator=g) * 1.0 - 0.9    # darkish colours so a light object stands out
+    c2 = torch.rand(3, generator=g) * 1.0 - 0.7
+    if kind == "stripes":
+        theta = float(torch.rand(1, generator=g)) * math.pi
+        period = 4 + float(torch.rand(1, generator=g)) * 6
+        phase = float(torch.rand(1, generator=g)) * 2 * math.pi
+        t = 0.5 * (1 + torch.sin(2 * math.pi * (xx * math.cos(theta) + yy * math.sin(theta)) / period + phase))
+    else:
+        cell = int(torch.randint(3, 7, (1,), generator=g))
+        ox, oy = (int(v) for v in torch.randint(0, cell, (2,), generator=g))
+        t = ((((xx + ox) // cell) + ((yy + oy) // cell)) % 2).float()
+    return c1[:, None, None] + (c2 - c1)[:, None, None] * t[None]
+
+
+def generate(split: str, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``n`` images, labels (object * 2 + scene) and masks; objects from Fashion-MNIST ``split``."""
+    images_u8, labels, _ = fashion_mnist.load_raw(split)
+    pools = {name: np.nonzero(labels == idx)[0] for name, idx in OBJECTS.items()}
+    g = torch.Generator().manual_seed(seed * 7919 + (0 if split == "train" else 1))
+    n_cls = len(OBJECTS) * len(SCENES)
+    y = torch.arange(n) % n_cls
+    y = y[torch.randperm(n, generator=g)]
+    images = torch.empty(n, 3, SIZE, SIZE)
+    masks = torch.zeros(n, SIZE, SIZE, dtype=torch.bool)
+    names = list(OBJECTS)
+    for i in range(n):
+        obj, scene = int(y[i]) // len(SCENES), int(y[i]) % len(SCENES)
+        img = _scene(SCENES[scene], g)
+        pool = pools[names[obj]]
+        glyph = torch.tensor(images_u8[pool[int(torch.randint(len(pool), (1,), generator=g))]], dtype=torch.float32) / 255
+        side = int(torch.randint(12, 17, (1,), generator=g))
+        alpha = F.interpolate(glyph[None, None], size=(side, side), mode="bilinear", align_corners=False,
+                              antialias=True)[0, 0].clamp(0, 1)
+        r, c = (int(v) for v in torch.randint(0, SIZE - side + 1, (2,), generator=g))
+        tint = 0.6 + 0.4 * torch.rand(3, generator=g)        # light, slightly tinted object
+        patch = img[:, r:r + side, c:c + side]
+        img[:, r:r + side, c:c + side] = alpha * tint[:, None, None] + (1 - alpha) * patch
+        masks[i, r:r + side, c:c + side] = alpha > 0.25
+        images[i] = img
+    return images.clamp(-1, 1), y.long(), masks
+
+
+@register("bam_like")
+def load(split: str, n: int | None = None, seed: int = 0) -> ImageSet:
+    """``n`` defaults to 4000 (train) / 1000 (test)."""
+    n = n or (4000 if split == "train" else 1000)
+    images, labels, masks = generate(split, n, seed)
+    classes = tuple(f"{o}-{s}" for o in OBJECTS for s in SCENES)
+    return ImageSet(images, labels, classes, "bam_like", split,
+                    f"procedural scenes + Fashion-MNIST objects (seed {seed})", {"mask": masks})
+
+
+def pair_kind(c_o: int, c_t: int) -> str:
+    """'different object' (same scene), 'different scene' (same object) or 'both'."""
+    same_obj = c_o // len(SCENES) == c_t // len(SCENES)
+    same_scene = c_o % len(SCENES) == c_t % len(SCENES)
+    return "different scene" if same_obj and not same_scene else (
+        "different object" if same_scene and not same_obj else "both" if c_o != c_t else "same")

@@ -1,0 +1,230 @@
+"""GANMEX: class-targeted baselines from a StarGAN whose class discriminator is the classifier.
+
+Generator loss (GANMEX Eq. 9), with x~ = G(x, c_t)::
+
+    L_G = lambda_adv * adv(D_src(x~)) + lambda_cls * CE(S(x~), c_t)
+          + lambda_rec * |x - G(x~, c_o)|_1 + lambda_sim * |x - x~|_1
+
+S is the frozen to-be-explained classifier (logits).  ``adversarial="wgan-gp"`` is what the
+authors' code ran (Wasserstein loss + gradient penalty 10); ``"log"`` is the paper's log-loss
+(Eq. 3; we use the non-saturating generator form, as is standard).  Target classes are drawn
+uniformly per sample and may equal the source class, as in the authors' code.
+
+Ablations are switches of the same trainer:
+
+* ``standalone=True`` (Fig. 5A): S is *not* used; StarGAN's D_cls head is trained jointly from
+  scratch on real labels (Eq. 4) and the generator's class term uses it (Eq. 5).
+* ``lambda_sim`` / ``lambda_rec`` set to 0 give the S, R and none variants (Fig. 5B).
+* ``randomised_layers=k`` (Fig. 3): fine-tune the trained GANMEX for ``finetune_steps`` against a
+  copy of the classifier whose top k layers are randomised (see :mod:`.randomisation`), so the
+  baseline follows the randomised model, as the paper's GANMEX baselines do.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..models import ClassifierConfig, ModelConfig, get_or_train
+from . import networks, randomisation
+
+
+class GANMEXModel(nn.Module):
+    """Container of the generator and the critic; calling it runs the generator."""
+
+    def __init__(self, generator: networks.Generator, critic: networks.Critic):
+        super().__init__()
+        self.generator, self.critic = generator, critic
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return self.generator(x, c)
+
+
+@dataclass
+class GANMEXConfig(ModelConfig):
+    """A GANMEX generator for one classifier (and its data set)."""
+
+    family = "ganmex"
+
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)  # the model to explain
+    n_train: int | None = 10000     # seeded subset of the classifier's training split for the GAN
+    steps: int = 2000               # generator/critic updates in total
+    steps_per_epoch: int = 250      # checkpoint granularity (the Trainer's "epoch")
+    batch_size: int = 16
+    dim: int = 16                   # generator/critic width (StarGAN: 64)
+    n_res: int = 2                  # residual blocks (StarGAN: 6)
+    residual: bool = True           # G starts at the identity (see networks.Generator)
+    adversarial: str = "wgan-gp"    # "wgan-gp" (authors' code) | "log" (paper Eq. 3)
+    lambda_adv: float = 0.1         # adversarial weight (code: 1); at ~1% of the steps a full-weight
+                                    # critic drags G far from x before it learns the identity
+    lambda_cls: float = 1.0         # target-class term CE(S(G(x, c_t)), c_t) (code: 1000)
+    lambda_sim: float = 10.0        # similarity |x - G(x, c_t)|_1 (code: 100, help "best 1000")
+    lambda_rec: float = 0.0         # reconstruction |x - G(G(x, c_t), c_o)|_1 (code HEAD: 0)
+    lambda_gp: float = 10.0         # WGAN-GP gradient penalty
+    lambda_cls_real: float = 1.0    # stand-alone only: D_cls loss on real images (Eq. 4)
+    n_critic: int = 1               # critic updates per generator update (code: 1)
+    lr_g: float = 1e-3              # Adam (code: 2e-5 / 1e-4 for 1M steps; we run a few hundred)
+    lr_d: float = 1e-3
+    betas: tuple[float, float] = (0.5, 0.999)
+    standalone: bool = False        # Fig. 5A: class discriminator trained jointly instead of S
+    randomised_layers: int = 0      # Fig. 3: fine-tune against the top-k-randomised classifier
+    randomise_seed: int = 0
+    finetune_steps: int = 200       # steps of that fine-tuning (from the k=0 GANMEX)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.adversarial not in ("wgan-gp", "log"):
+            raise ValueError(f"adversarial must be 'wgan-gp' or 'log', got {self.adversarial!r}")
+        if isinstance(self.classifier, dict):  # rebuilt from a JSON record
+            self.classifier = ClassifierConfig(**self.classifier)
+        self.betas = tuple(self.betas)
+
+    def code_files(self) -> list[Path]:
+        files = set(super().code_files())
+        files |= {Path(inspect.getfile(networks)), Path(inspect.getfile(randomisation))}
+        return sorted(files) + self.classifier.code_files()
+
+    def data(self):
+        return self.classifier.data("train").subset(self.n_train, seed=self.seed)
+
+    def build(self) -> GANMEXModel:
+        test = self.classifier.data("test")
+        c, h, _ = test.shape
+        return GANMEXModel(
+            networks.Generator(c, test.n_classes, self.dim, self.n_res, self.residual),
+            networks.Critic(c, h, self.dim, test.n_classes if self.standalone else None))
+
+    def target_classifier(self, device: torch.device) -> nn.Module | None:
+        """The frozen classifier S the generator is trained against (None when stand-alone)."""
+        if self.standalone:
+            return None
+        clf = get_or_train(self.classifier, device).model
+        if self.randomised_layers:
+            clf = randomisation.randomised_copy(clf, self.randomised_layers, self.randomise_seed)
+        clf.eval()
+        for p in clf.parameters():
+            p.requires_grad_(False)
+        return clf
+
+    def fit(self, model: GANMEXModel, checkpoint: Path, device: torch.device,
+            progress: bool = True) -> dict[str, Any]:
+        from ..train import Trainer
+        steps = self.steps
+        if self.randomised_layers:
+            # Start from the GANMEX of the intact classifier: retraining from scratch per layer
+            # would multiply the cost by the number of layers.
+            base = get_or_train(replace(self, randomised_layers=0), device, progress=progress)
+            model.load_state_dict(base.model.state_dict())
+            steps = self.finetune_steps
+        train = self.data()
+        clf = self.target_classifier(device)
+        G, D = model.generator, model.critic
+        opt_g = torch.optim.Adam(G.parameters(), lr=self.lr_g, betas=self.betas)
+        opt_d = torch.optim.Adam(D.parameters(), lr=self.lr_d, betas=self.betas)
+        epochs = math.ceil(steps / self.steps_per_epoch)
+        trainer = Trainer(model, {"g": opt_g, "d": opt_d}, epochs, seed=self.seed, checkpoint=checkpoint,
+                          desc=f"ganmex/{self.classifier.dataset}", progress=progress)
+        n_cls = train.n_classes
+
+        def epoch_fn(epoch: int) -> dict[str, float]:
+            g = trainer.epoch_generator(epoch)
+            n_steps = min(self.steps_per_epoch, steps - epoch * self.steps_per_epoch)
+            idx_all = torch.randint(len(train), (n_steps, self.batch_size), generator=g)
+            targets = torch.randint(n_cls, (n_steps, self.batch_size), generator=g)
+            sums: dict[str, float] = {}
+            for s in range(n_steps):
+                x = train.images[idx_all[s]].to(device)
+                y = train.labels[idx_all[s]].to(device)
+                c_t = targets[s].to(device)
+                logs = self._d_step(G, D, opt_d, x, y, c_t)
+                if s % self.n_critic == 0:
+                    logs.update(self._g_step(G, D, clf, opt_g, x, y, c_t))
+                for k, v in logs.items():
+                    sums[k] = sums.get(k, 0.0) + v
+            return {k: v / n_steps for k, v in sums.items()}
+
+        history = trainer.fit(epoch_fn)
+        return {"metrics": evaluate(model.generator, clf if clf is not None else
+                                    get_or_train(self.classifier, device).model,
+                                    self.classifier.data("test").subset(500, seed=self.seed), device),
+                "history": history}
+
+    # ------------------------------------------------------------------ steps
+    def _d_step(self, G, D, opt_d, x, y, c_t) -> dict[str, float]:
+        with torch.no_grad():
+            fake = G(x, c_t)
+        src_real, cls_real = D(x)
+        src_fake, _ = D(fake)
+        if self.adversarial == "wgan-gp":
+            loss = src_fake.mean() - src_real.mean() + self.lambda_gp * gradient_penalty(D, x, fake)
+        else:
+            loss = F.softplus(-src_real).mean() + F.softplus(src_fake).mean()
+        if self.standalone:
+            loss = loss + self.lambda_cls_real * F.cross_entropy(cls_real, y)
+        opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_d.step()
+        return {"loss_d": float(loss.detach())}
+
+    def _g_step(self, G, D, clf, opt_g, x, y, c_t) -> dict[str, float]:
+        fake = G(x, c_t)
+        src_fake, cls_fake = D(fake)
+        adv = -src_fake.mean() if self.adversarial == "wgan-gp" else F.softplus(-src_fake).mean()
+        logits = cls_fake if self.standalone else clf(fake)
+        cls = F.cross_entropy(logits, c_t)
+        sim = (x - fake).abs().mean()
+        loss = self.lambda_adv * adv + self.lambda_cls * cls + self.lambda_sim * sim
+        rec = torch.zeros((), device=x.device)
+        if self.lambda_rec:
+            rec = (x - G(fake, y)).abs().mean()
+            loss = loss + self.lambda_rec * rec
+        opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_g.step()
+        return {"loss_g": float(loss.detach()), "cls": float(cls.detach()), "sim": float(sim.detach()),
+                "rec": float(rec.detach()),
+                "hit": float((logits.argmax(1) == c_t).float().mean())}
+
+
+def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP: (||grad D(x_hat)||_2 - 1)^2 on random interpolates (Gulrajani et al. 2017)."""
+    alpha = torch.rand(len(real), 1, 1, 1, device=real.device)
+    x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    src, _ = D(x_hat)
+    grad, = torch.autograd.grad(src.sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+@torch.no_grad()
+def translate(generator: nn.Module, images: torch.Tensor, target: torch.Tensor | int,
+              batch_size: int = 256) -> torch.Tensor:
+    """G(x, c_t) for a batch, in eval mode, on the generator's device; returns a CPU tensor."""
+    dev = next(generator.parameters()).device
+    target = torch.as_tensor(target).long().reshape(-1).expand(len(images))
+    was = generator.training
+    generator.eval()
+    out = torch.cat([generator(images[i:i + batch_size].to(dev), target[i:i + batch_size].to(dev)).cpu()
+                     for i in range(0, len(images), batch_size)]) if len(images) else images.clone()
+    generator.train(was)
+    return out
+
+
+@torch.no_grad()
+def evaluate(generator: nn.Module, classifier: nn.Module, test, device, seed: int = 0) -> dict[str, float]:
+    """Share of G(x, c_t) classified as c_t (c_t != source, uniformly drawn) and mean L1 to x."""
+    g = torch.Generator().manual_seed(seed)
+    n = test.n_classes
+    shift = torch.randint(1, n, (len(test),), generator=g)
+    target = (test.labels + shift) % n
+    fake = translate(generator, test.images, target)
+    from ..models import predict_logits
+    pred = predict_logits(classifier, fake).argmax(1)
+    return {"target_rate": float((pred == target).float().mean()),
+            "mean_l1": float((fake - test.images).abs().flatten(1).mean(1).mean())}
