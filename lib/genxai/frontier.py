@@ -56,11 +56,21 @@ def endpoints(encode_or_sample: torch.Tensor, decode: Callable, classifier: nn.M
               class_b: int, n: int, generator: torch.Generator | None = None):
     """Pair latents the classifier assigns to A (p_A > 0.5) with latents it assigns to B."""
     z = encode_or_sample
-    pred = classifier(decode(z)).argmax(1).cpu()
-    za, zb = z[(pred == class_a).nonzero().flatten()], z[(pred == class_b).nonzero().flatten()]
+    probs = classifier(decode(z)).softmax(1).cpu()
+    pred = probs.argmax(1)
+
+    def pick(c: int) -> torch.Tensor:
+        # latents assigned to c first; if too few (a weak generator), those with the highest p(c):
+        # bisection then may miss, which the hit rate reports
+        assigned = (pred == c).nonzero().flatten()
+        rest = probs[:, c].argsort(descending=True)
+        rest = rest[~torch.isin(rest, assigned)]
+        return torch.cat([assigned, rest])[:n]
+
+    za, zb = z[pick(class_a).to(z.device)], z[pick(class_b).to(z.device)]
     k = min(n, len(za), len(zb))
     if k == 0:
-        raise ValueError(f"no latent decoded to class {class_a} or {class_b}: sample more latents")
+        raise ValueError("endpoints needs at least one latent: pass more latents")
     return za[:k], zb[:k]
 
 
