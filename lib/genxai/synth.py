@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,8 @@ def synthesize(decode, z_dim: int, classifier, classes, n_per_class: int, seed: 
             out_imgs.append(res.images[keep])
             p = classifier(res.images[keep]).softmax(1)
             rows += [{"class": f"{classes[a]}|{classes[b]}", **{f"p_{c}": float(v) for c, v in zip(classes, pi)}} for pi in p]
-        return (torch.cat(out_imgs) if out_imgs else imgs[:0]), pd.DataFrame(rows)
+        columns = ["class"] + [f"p_{c}" for c in classes]
+        return (torch.cat(out_imgs) if out_imgs else imgs[:0]), pd.DataFrame(rows, columns=columns)
     conf, pred = probs.max(1)
     keep_imgs, rows = [], []
     for c in range(len(classes)):
@@ -100,6 +102,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
                              pool=args.pool)
     path = write_folder(imgs, table, Path(args.out))
     print(f"wrote {len(table)} images and {path}")
+    if not len(table):
+        print("no image passed the filter: sample more latents (--pool) or relax --confident", file=sys.stderr)
     return 0
 
 
