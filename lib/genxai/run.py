@@ -10,6 +10,7 @@ summary.  Parameters are validated against every selected notebook's ``parameter
 from __future__ import annotations
 
 import argparse
+import importlib
 import ast
 import json
 import os
@@ -309,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", default=["all"])
     p.set_defaults(func=_cmd_fetch)
 
+    for module in _COMMAND_MODULES:  # importing them appends to _EXTRA_COMMANDS
+        importlib.import_module(module)
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser
@@ -316,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Other modules add sub-commands here (``genxai synth`` ...): functions taking the subparsers.
 _EXTRA_COMMANDS: list = []
+#: Modules imported by build_parser so their sub-commands register themselves.
+_COMMAND_MODULES: list[str] = ["genxai.synth"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,134 @@
+"""WGAN-GP pieces, steering, VAE, frontier bisection, synth folder and the widget explorer (tiny models)."""
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from genxai import frontier as fr
+from genxai.models import vae as V
+from genxai.models import wgan_gp as G
+
+
+class Linear2(nn.Module):
+    """A frozen 2-class 'classifier' on images: logit difference = 4 * mean pixel."""
+
+    def forward(self, x):
+        m = x.flatten(1).mean(1, keepdim=True) * 4
+        return torch.cat([m, -m], 1)
+
+
+def test_generator_critic_shapes():
+    for c, s in ((1, 28), (3, 32), (3, 64)):
+        g, d = G.Generator(8, c, s, 8), G.Critic(c, s, 8)
+        x = g(torch.randn(5, 8))
+        assert x.shape == (5, c, s, s) and x.min() >= -1 and x.max() <= 1
+        assert d(x).shape == (5,)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in G.Critic(1, 28, 8).modules())
+
+
+def test_gradient_penalty_uses_per_sample_flattened_norm():
+    torch.manual_seed(0)
+    w = torch.randn(1, 2, 3, 3)
+
+    class Lin(nn.Module):
+        def forward(self, x):
+            return (x * w).flatten(1).sum(1)
+
+    real, fake = torch.randn(4, 2, 3, 3), torch.randn(4, 2, 3, 3)
+    # the critic is linear: gradient = w for every sample; penalty = (||w||_2 - 1)^2 exactly
+    gp = G.gradient_penalty(Lin(), real, fake)
+    assert torch.allclose(gp, (w.flatten().norm() - 1) ** 2, atol=1e-5)
+    # the buggy norm over dim 1 only would differ
+    assert not torch.allclose(gp, ((w.norm(2, dim=1) - 1) ** 2).mean(), atol=1e-3)
+
+
+def test_steering_pushes_generator_and_leaves_classifier_frozen():
+    torch.manual_seed(0)
+    g = G.Generator(8, 1, 8, 8)
+    clf = G.freeze(Linear2())
+    opt = torch.optim.Adam(g.parameters(), lr=1e-2)
+    z = torch.randn(64, 8)
+    before = float((clf(g(z)).argmax(1) == 1).float().mean())
+    for _ in range(40):
+        loss = G.steering_loss(clf, g(torch.randn(64, 8)), 1)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    g.eval()
+    after = float((clf(g(z)).argmax(1) == 1).float().mean())
+    assert after >= 0.95 and after > before
+
+
+def test_wgan_fit_records_share_and_snapshots(tmp_genxai, monkeypatch):
+    from genxai.models import cache
+    from genxai.models.classifiers import ClassifierConfig
+    clf = dict(dataset="trains", data_kwargs={"task": "EmptyTrain", "n_images": 64, "img_size": 16}, epochs=1,
+               width=4, batch_size=32)
+    cfg = G.WGANGPConfig(dataset="trains", data_kwargs={"task": "EmptyTrain", "n_images": 64, "img_size": 16},
+                         z_dim=8, width=8, epochs=2, batch_size=16, classifier=clf, steer_class=1,
+                         steer_weight=1.0, n_monitor=16)
+    out = cache.get_or_train(cfg, progress=False)
+    hist = out.record["history"]
+    assert len(hist) == 2 and all(0 <= h["share_assigned"] <= 1 for h in hist)
+    snaps = G.snapshots(cfg)
+    assert sorted(snaps) == [0, 1] and snaps[1][0].shape == (16, 3, 16, 16)
+    with pytest.raises(ValueError, match="needs a classifier"):
+        cache.get_or_train(G.WGANGPConfig(dataset="trains", data_kwargs=cfg.data_kwargs, z_dim=8, width=8,
+                                          epochs=1, steer_weight=1.0), progress=False)
+    assert ClassifierConfig(**clf)
+
+
+def test_vae_loss_and_shapes():
+    v = V.ConvVAE(3, 32, 6, 8)
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    recon, mu, logvar = v(x)
+    assert recon.shape == x.shape and mu.shape == (4, 6)
+    loss, kl = V.vae_loss(x, recon, mu, logvar)
+    assert kl >= 0 and loss >= kl
+    zero_kl = V.vae_loss(x, x, torch.zeros(4, 6), torch.zeros(4, 6))[1]
+    assert float(zero_kl) == 0.0
+
+
+def test_bisection_finds_frontier_within_tolerance():
+    clf = Linear2()
+    decode = lambda z: z.view(-1, 1, 2, 2).tanh()  # noqa: E731
+    za = torch.full((5, 4), 1.0) + torch.rand(5, 4)      # mean pixel > 0 -> class 0
+    zb = torch.full((5, 4), -1.0) - torch.rand(5, 4)     # class 1
+    res = fr.bisect(decode, clf, za, zb, class_a=0, tol=0.02)
+    assert res.hit.all() and ((res.p - 0.5).abs() <= 0.02).all()
+    assert ((res.t > 0) & (res.t < 1)).all()
+    imgs, t, p = fr.traversal(decode, clf, za, zb, 0, steps=7)
+    assert imgs.shape == (5, 7, 1, 2, 2) and p[:, 0].gt(0.5).all() and p[:, -1].lt(0.5).all()
+
+
+def test_synth_writes_pngs_and_labels(tmp_path):
+    from genxai import run, synth
+    torch.manual_seed(0)
+    decode = lambda z: z[:, :4].view(-1, 1, 2, 2).tanh()  # noqa: E731
+    imgs, table = synth.synthesize(decode, 4, Linear2(), ("dark", "light"), n_per_class=5, pool=200)
+    assert (table["class"].value_counts() == 5).all()
+    conf_imgs, conf = synth.synthesize(decode, 4, Linear2(), ("dark", "light"), 5, pool=200, confident=0.9)
+    assert (conf[["p_dark", "p_light"]].max(axis=1) >= 0.9).all()
+    fimgs, ftable = synth.synthesize(decode, 4, Linear2(), ("dark", "light"), 5, pool=200, frontier=True)
+    assert len(ftable) > 0 and ((ftable["p_dark"] - 0.5).abs() <= 0.02).all()
+    path = synth.write_folder(imgs, table, tmp_path / "out")
+    df = pd.read_csv(path)
+    assert len(df) == 10 and all((tmp_path / "out" / f).exists() for f in df.file)
+    assert "synth" in run.build_parser()._subparsers._group_actions[0].choices
+
+
+def test_explorer_callbacks_headless():
+    pytest.importorskip("ipywidgets")
+    from genxai.explorer import LatentExplorer
+    decode = lambda z: z.view(-1, 1, 2, 2).tanh()  # noqa: E731
+    ex = LatentExplorer(decode, Linear2(), torch.full((4,), 1.0), ("dark", "light"))
+    p0 = float(ex.probs[0])
+    assert p0 > 0.9 and ex.bars[0].value == pytest.approx(p0) and ex.image.value[:4] == b"\x89PNG"
+    ex.sliders[0].value = -3.0          # move toward the other class: probabilities update live
+    assert float(ex.probs[0]) < p0 and ex.bars[0].value == pytest.approx(float(ex.probs[0]))
+    ex.sliders[0].value = 0.0
+    ex.button.click()                   # go to frontier
+    assert abs(float(ex.probs[0]) - 0.5) <= 0.02 and "frontier" in ex.status.value
