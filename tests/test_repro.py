@@ -80,3 +80,10 @@ def test_paper_vs_ours_lookup_and_tolerance(monkeypatch):
 def test_missing_paper_values_names_the_file():
     with pytest.raises(FileNotFoundError, match="paper_values"):
         report.load_paper_values("no_such_paper")
+
+
+def test_tqdm_disable_turns_our_progress_bars_off(monkeypatch):
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    assert repro.show_progress(True) and not repro.show_progress(False)
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert not repro.show_progress(True)

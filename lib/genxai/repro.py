@@ -78,6 +78,15 @@ def resolve_device(device: str = "auto") -> torch.device:
     return dev
 
 
+def show_progress(progress: bool = True) -> bool:
+    """Whether to draw progress bars: ``progress`` unless ``TQDM_DISABLE`` is set.
+
+    Our bars pass ``disable=`` explicitly, which overrides tqdm's own reading of that
+    variable; tests and nbval references set it, so no bar lands in a compared output.
+    """
+    return progress and os.environ.get("TQDM_DISABLE", "").lower() in ("", "0", "false")
+
+
 # --------------------------------------------------------------------------- provenance
 def git_sha(short: bool = False) -> tuple[str | None, bool | None]:
     """(commit sha, dirty flag) of the repository, or (None, None) outside a checkout."""

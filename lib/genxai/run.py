@@ -218,6 +218,8 @@ def reproduce(paper: str | None = None, profile: str = paths.DEFAULT_PROFILE, wo
     workers = max(1, min(workers, len(notebooks)))
     # Split the cores between concurrent notebooks; seed_everything reads this.
     os.environ.setdefault("GENXAI_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+    if reference:  # references are compared by nbval: no progress bars in their outputs
+        os.environ["TQDM_DISABLE"] = "1"
     runs: list[dict[str, Any]] = []
     from tqdm.auto import tqdm
     bar = tqdm(total=len(notebooks), desc=f"notebooks ({profile})", disable=not progress)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .repro import atomic_path
+from .repro import atomic_path, show_progress
 
 EpochFn = Callable[[int], Mapping[str, float]]
 Callback = Callable[[int, Mapping[str, float]], None]
@@ -124,7 +124,7 @@ class Trainer:
     def fit(self, epoch_fn: EpochFn) -> list[dict[str, float]]:
         self.try_resume()
         bar = tqdm(range(self.start_epoch, self.epochs), desc=self.desc, initial=self.start_epoch,
-                   total=self.epochs, disable=not self.progress, leave=False)
+                   total=self.epochs, disable=not show_progress(self.progress), leave=False)
         for epoch in bar:
             self.model.train()
             metrics = {k: float(v) for k, v in epoch_fn(epoch).items()}

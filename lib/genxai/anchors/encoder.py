@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from torch import nn
 
 from ..models.cache import ModelConfig
+from ..repro import show_progress
 from .dcgan import DCGANConfig
 
 
@@ -100,7 +102,7 @@ class EncoderConfig(ModelConfig):
         train = data.load(self.gan.dataset, "train", n=self.n_train, seed=self.seed)
         # segments computed once beforehand (the authors did the same: quickshift is slow)
         segs = torch.stack([torch.as_tensor(quickshift_k(x, self.segments, max_iter=8).labels)
-                            for x in tqdm(train.images, desc="segments", disable=not progress, leave=False)])
+                            for x in tqdm(train.images, desc="segments", disable=not show_progress(progress), leave=False)])
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         trainer = Trainer(model, {"adam": opt}, self.epochs, seed=self.seed, checkpoint=checkpoint,
                           desc="diverse encoder", progress=progress)
