@@ -11,6 +11,7 @@ convention; xi = 0.05 equals 0.0125 in [0, 1] units).
 
 from __future__ import annotations
 
+import abc
 import copy
 import time
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from ..data import check_images
 from .segmentation import anchor_mask
 
 
-class Sampler:
+class Sampler(abc.ABC):
     """Base class: holds the bound image, its segments and per-sampler counters."""
 
     name = "sampler"
@@ -43,8 +44,9 @@ class Sampler:
             return torch.zeros(self.segments.shape)
         return self._masks[anchor].amax(0)
 
-    def sample(self, anchor, n: int) -> tuple[torch.Tensor, np.ndarray]:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def sample(self, anchor, n: int) -> tuple[torch.Tensor, np.ndarray]:
+        """``n`` perturbations of the bound image that keep ``anchor``, and their present-masks."""
 
 
 class RandomStitching(Sampler):
