@@ -28,7 +28,7 @@ def test_attribute_returns_binary_masks_and_protocol_tables():
                              n_latents=8, max_steps=5)
     df = run_protocol(clf, samplers, images[:1], 1, cfg, segments=6, n_independent=10)
     t1, t2 = summarize(df)
-    assert list(t1.method) == ["random_stitching", "batch", "batch_bn"]
+    assert list(t1.method) == ["random_stitching", "batch", "batch_bn", "batch_bn_reuse"]
     assert float(t1.ratio_to_stitching.iloc[0]) == 1.0
     assert ((t2.independent_precision >= 0) & (t2.independent_precision <= 1)).all()
     assert (t2.over_xi[t2.method == "random_stitching"] == 0).all()

@@ -120,3 +120,64 @@ def test_step_cap_fills_and_counts_samples_over_xi(setup):
     s = BatchSampler(G, xi=0.0, n_latents=4, max_steps=3).bind(image, labels)   # loss < 0 is unreachable
     imgs, present = s.sample([0, 1], 6)
     assert imgs.shape[0] == 6 and s.stats.over_threshold == 6 and s.stats.accepted == 0, s.stats
+
+
+def test_pool_loss_equals_anchor_loss(setup):
+    """The per-superpixel decomposition gives exactly Eq. 8's loss for every candidate anchor."""
+    G, image, labels = setup
+    s = BatchSampler(G, xi=0.05, n_latents=4, reuse=True, pool_init=16).bind(image, labels)
+    for anchor in ([0], [1, 3], [0, 2, 4]):
+        A = s.mask(anchor)[None, None]
+        direct = anchor_loss(s.pool.images, image * A, A)
+        assert torch.allclose(s.pool.loss(tuple(anchor)), direct, atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [BatchSampler, BatchNormTrainSampler])
+def test_reused_samples_satisfy_threshold_and_are_used_once_per_anchor(setup, cls):
+    G, image, labels = setup
+    xi = 0.05
+    s = cls(G, xi=xi, n_latents=8, reuse=True, pool_init=64).bind(image, labels)
+    torch.manual_seed(3)
+    seen = []
+    for anchor in ([1, 3], [1], [3], [1, 3], [1, 3]):
+        imgs, present = s.sample(anchor, 6)
+        A = s.mask(anchor)[None, None]
+        # every served image, pooled or fresh, meets its anchor's constraint (Eq. 8)
+        gz = s.pool.images
+        assert imgs.shape == (6, 1, 28, 28) and present[:, anchor].all()
+        assert torch.allclose(imgs[:, :, A[0, 0].bool()], image[:, A[0, 0].bool()].expand(6, 1, -1))
+        if anchor == [1, 3]:
+            seen.append(imgs)
+    assert s.stats.reused > 0                       # the pool served something
+    # one anchor never gets the same stored image twice
+    key = (1, 3)
+    assert int(s.pool.used[key].sum()) == 18
+    flat = torch.cat(seen).flatten(1)
+    assert len(torch.unique(flat, dim=0)) == len(flat)
+    ok = s.pool.loss(key)[s.pool.used[key]] < xi
+    assert ok.all()
+
+
+def test_pool_serves_prior_draws_without_optimisation(setup):
+    """A loose threshold is met by prior draws: no Adam step is needed (exact rejection sampling)."""
+    G, image, labels = setup
+    s = BatchSampler(G, xi=10.0, n_latents=4, reuse=True, pool_init=32).bind(image, labels)
+    s.sample([0, 1], 20)
+    assert s.stats.steps == 0 and s.stats.reused == 20
+
+
+def test_warm_started_continuing_chains_keep_the_constraint(setup):
+    """Warm starts from the pool and per-anchor chain continuation still serve only samples under xi."""
+    G, image, labels = setup
+    xi = 0.05
+    with pytest.raises(ValueError, match="reuse=True"):
+        BatchSampler(G, xi=xi, warm=0.5)
+    s = BatchNormTrainSampler(G, xi=xi, n_latents=8, reuse=True, pool_init=32, warm=0.5).bind(image, labels)
+    torch.manual_seed(4)
+    for _ in range(3):
+        s.sample([0, 2], 10)
+    key = (0, 2)
+    assert key in s._chains and s._chains[key].shape == (8, s.nz)     # the chain is kept between requests
+    used = s.pool.used[key]
+    assert int(used.sum()) == 30 and (s.pool.loss(key)[used] < xi).all()
+    assert s.bind(image, labels)._chains == {}                          # a new image starts fresh

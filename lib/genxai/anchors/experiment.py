@@ -15,13 +15,21 @@ from .samplers import (BatchNormTrainSampler, BatchSampler, EncoderSampler, Rand
 from .search import SearchConfig
 from .segmentation import quickshift_k
 
-METHODS = ("random_stitching", "batch", "batch_bn", "encoder")
+METHODS = ("random_stitching", "batch", "batch_bn", "encoder", "batch_bn_reuse", "encoder_reuse")
+PAPER_METHODS = METHODS[:4]     # the rows of the paper's Table 1; the *_reuse rows are ours
 
 
 def make_samplers(G: nn.Module, encoder: nn.Module | None, backgrounds: torch.Tensor, xi: float,
                   n_latents: int = 64, lr_eval: float = 1e-2, lr_bn: float = 1e-1,
-                  restart_steps: int = 1000, seed: int = 0, max_steps: int | None = None) -> dict[str, Sampler]:
-    """The four Table 1 rows: stitching, Alg. 3 (G eval, lr 1e-2), Alg. 3 BN-train (lr 1e-1), encoder init."""
+                  restart_steps: int = 1000, seed: int = 0, max_steps: int | None = None,
+                  reuse: bool = True, pool_init: int = 512, warm: float | None = 0.5) -> dict[str, Sampler]:
+    """The four Table 1 rows: stitching, Alg. 3 (G eval, lr 1e-2), Alg. 3 BN-train (lr 1e-1), encoder init.
+
+    ``reuse`` adds our rows ``batch_bn_reuse`` and ``encoder_reuse``: the same samplers with sample
+    reuse across candidate anchors (``SamplePool``, ``pool_init`` prior draws per explained image);
+    ``batch_bn_reuse`` also warm-starts its latents from the pool (noise ``warm``), ``encoder_reuse``
+    keeps the diverse encoder's initialisation.
+    """
     out: dict[str, Sampler] = {
         "random_stitching": RandomStitching(backgrounds, seed=seed),
         "batch": BatchSampler(G, xi=xi, n_latents=n_latents, lr=lr_eval, restart_steps=restart_steps,
@@ -32,6 +40,14 @@ def make_samplers(G: nn.Module, encoder: nn.Module | None, backgrounds: torch.Te
     if encoder is not None:
         out["encoder"] = EncoderSampler(G, encoder, xi=xi, n_latents=n_latents, lr=lr_bn,
                                         restart_steps=restart_steps, max_steps=max_steps)
+    if reuse:
+        out["batch_bn_reuse"] = BatchNormTrainSampler(G, xi=xi, n_latents=n_latents, lr=lr_bn,
+                                                      restart_steps=restart_steps, max_steps=max_steps,
+                                                      reuse=True, pool_init=pool_init, warm=warm)
+        if encoder is not None:
+            out["encoder_reuse"] = EncoderSampler(G, encoder, xi=xi, n_latents=n_latents, lr=lr_bn,
+                                                  restart_steps=restart_steps, max_steps=max_steps,
+                                                  reuse=True, pool_init=pool_init)
     return out
 
 

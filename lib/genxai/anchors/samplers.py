@@ -96,6 +96,7 @@ class SearchStats:
     restarts: int = 0       # whole-batch restarts
     accepted: int = 0       # samples collected under their threshold
     over_threshold: int = 0  # samples filled in above xi because max_steps ran out (None cap: always 0)
+    reused: int = 0         # samples served from the pool (reuse=True) without optimisation
     seconds: float = 0.0
 
 
@@ -103,6 +104,67 @@ def anchor_loss(out: torch.Tensor, target: torch.Tensor, A: torch.Tensor) -> tor
     """Per-sample MSE over the anchor's pixels, [-1, 1] units: sum(A (G(z) - x)^2) / (sum A * C)."""
     c = out.shape[1]
     return ((A * (out - target)) ** 2).flatten(1).sum(1) / (A.sum() * c + 1e-9)
+
+
+class SamplePool:
+    """Every generator image G(z) made for one bound image, with its squared error per superpixel.
+
+    Sample reuse (ours; the issue's "sample reuse across candidate anchors"): the anchor loss of
+    Eq. 8 is a pixel-weighted mean of per-superpixel errors, so one stored ``sse`` row (M values)
+    gives the loss of a stored image under *every* candidate anchor at no generator cost.  A
+    request for anchor A takes stored images with loss_A < their threshold that A has not used
+    yet (each image counts at most once per anchor, as a fresh draw would), and only the rest is
+    optimised.  The constraint ||x_hat - A G(z)|| < xi is checked for every served image, so it
+    holds exactly as for freshly optimised ones; prior draws (``pool_init``) accepted this way are
+    exact rejection samples of p(z | loss_A < xi).
+    """
+
+    def __init__(self, image: torch.Tensor, masks: torch.Tensor, capacity: int = 16384):
+        self.image, self.masks, self.capacity = image, masks.float(), capacity
+        self.n_pix = self.masks.flatten(1).sum(1) * image.shape[0]        # (M,) pixels x channels
+        self.images = torch.empty(0, *image.shape)
+        self.latents: torch.Tensor | None = None     # (n, nz) the z of each stored image
+        self.sse = torch.empty(0, len(masks))
+        self.used: dict[tuple, torch.Tensor] = {}
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def add(self, images: torch.Tensor, latents: torch.Tensor, used_by: tuple | None = None) -> None:
+        room = self.capacity - len(self)
+        if room <= 0:
+            return
+        images = images[:room].detach().float().cpu()
+        latents = latents[:room].detach().float().cpu().flatten(1)
+        self.latents = latents if self.latents is None else torch.cat([self.latents, latents])
+        sq = ((images - self.image) ** 2).sum(1)                           # (n, H, W)
+        start = len(self)
+        self.images = torch.cat([self.images, images])
+        self.sse = torch.cat([self.sse, torch.einsum("nhw,mhw->nm", sq, self.masks)])
+        if used_by is not None:
+            self._used(used_by)[start:] = True
+
+    def _used(self, key: tuple) -> torch.Tensor:
+        u = self.used.get(key, torch.zeros(0, dtype=torch.bool))
+        if len(u) < len(self):
+            u = torch.cat([u, torch.zeros(len(self) - len(u), dtype=torch.bool)])
+            self.used[key] = u
+        return u
+
+    def loss(self, key: tuple) -> torch.Tensor:
+        """Eq. 8's anchor loss (MSE over the anchor's pixels, [-1, 1] units) of every stored image."""
+        idx = list(key)
+        return self.sse[:, idx].sum(1) / (self.n_pix[idx].sum() + 1e-9)
+
+    def take(self, key: tuple, thresholds: torch.Tensor, n: int) -> torch.Tensor:
+        """Indices of up to ``n`` unused stored images with loss under ``thresholds`` (one per image)."""
+        if not len(self):
+            return torch.zeros(0, dtype=torch.long)
+        used = self._used(key)
+        ok = torch.nonzero((self.loss(key) < thresholds) & ~used).flatten()
+        pick = ok[torch.randperm(len(ok))[:n]]
+        used[pick] = True
+        return pick
 
 
 class GANSampler(Sampler):
@@ -113,13 +175,18 @@ class GANSampler(Sampler):
     under its threshold is collected and replaced by a fresh one (collect-and-replace), and
     the next queued threshold takes its slot.  Only latents above their threshold get
     gradient.  After ``restart_steps`` steps without finishing, all latents are redrawn.
+
+    ``reuse=True`` (ours) serves requests from a ``SamplePool`` of this image's earlier generator
+    images (``pool_init`` prior draws plus every accepted latent, surplus included) before optimising.
     """
 
     name = "batch"
 
     def __init__(self, generator: nn.Module, xi: float = 0.05, n_latents: int = 64, lr: float = 1e-2,
                  threshold_dist: bool = False, restart_steps: int = 1000, reset_adam: bool = True,
-                 bn_train: bool = False, nz: int | None = None, max_steps: int | None = None):
+                 bn_train: bool = False, nz: int | None = None, max_steps: int | None = None,
+                 reuse: bool = False, pool_init: int = 512, pool_max: int = 16384,
+                 warm: float | None = None, warm_top: int = 32):
         self.G = copy.deepcopy(generator) if bn_train else generator
         for p in self.G.parameters():
             p.requires_grad_(False)
@@ -130,10 +197,40 @@ class GANSampler(Sampler):
         # compute cap per sample() call: when reached, the lowest-loss latents fill the remaining
         # slots even above xi and are counted in stats.over_threshold (None: no cap, xi always holds)
         self.max_steps = max_steps
+        # sample reuse (ours, not in the paper; see ``SamplePool``): keep every generator image of
+        # this bound image and serve any request whose constraint it meets before optimising
+        self.reuse, self.pool_init, self.pool_max = reuse, pool_init, pool_max
+        # warm start (ours, needs reuse): new latents = the z of one of the ``warm_top`` stored images
+        # of lowest loss under the requested anchor + N(0, warm^2 I); None: prior draws
+        self.warm, self.warm_top = warm, warm_top
+        if warm is not None and not reuse:
+            raise ValueError("warm starts come from the sample pool: pass reuse=True with warm=...")
+        self.pool: SamplePool | None = None
+        self._surplus: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._warm_key: tuple | None = None
+        self._got_z = torch.empty(0)
+        self._chains: dict[tuple, torch.Tensor] = {}
         self.stats = SearchStats()
+
+    def bind(self, image, segments):
+        super().bind(image, segments)
+        self._chains = {}
+        if self.reuse:
+            self.pool = SamplePool(self.image, self._masks, self.pool_max)
+            if self.pool_init:
+                # exact rejection-sampling candidates: plain prior draws z ~ N(0, I)
+                dev = next(self.G.parameters()).device
+                z = torch.randn(self.pool_init, self.nz)
+                with torch.no_grad():
+                    self.pool.add(self._forward(z.to(dev)).cpu(), z)
+        return self
 
     # -- hooks for subclasses
     def init_latents(self, k: int) -> torch.Tensor:
+        if self.warm is not None and self._warm_key is not None and self.pool is not None and len(self.pool):
+            top = torch.argsort(self.pool.loss(self._warm_key))[: self.warm_top]
+            pick = top[torch.randint(len(top), (k,))]
+            return self.pool.latents[pick] + self.warm * torch.randn(k, self.nz)
         return torch.randn(k, self.nz)
 
     def thresholds(self, n: int) -> torch.Tensor:
@@ -152,12 +249,19 @@ class GANSampler(Sampler):
         dev = next(self.G.parameters()).device
         target = (self.image * A).to(dev)
         Ad = A.to(dev)
-        queue = torch.sort(self.thresholds(n), descending=True).values
-        b = min(self.n_latents, n)
+        # with reuse a full batch is optimised even for small requests: the surplus feeds the pool
+        b = self.n_latents if self.reuse else min(self.n_latents, n)
+        queue = torch.sort(self.thresholds(max(n, b)), descending=True).values
         active, queue = queue[:b].clone(), queue[b:]
-        z = self.init_latents(b).to(dev).requires_grad_(True)
+        chain = self._chains.pop(self._warm_key, None) if self.reuse else None
+        if chain is not None and len(chain) == b:
+            # continuation: the anchor's latents resume where its last request stopped, so repeated
+            # requests of one anchor are one long run of Algorithm 3 (collected latents were replaced)
+            z = chain.to(dev).requires_grad_(True)
+        else:
+            z = self.init_latents(b).to(dev).requires_grad_(True)
         opt = torch.optim.Adam([z], lr=self.lr)
-        got_x, got_l = [], []
+        got_x, got_l, got_z = [], [], []
         n_got, since_restart, steps = 0, 0, 0
         while n_got < n:
             if self.max_steps is not None and steps >= self.max_steps:
@@ -169,7 +273,9 @@ class GANSampler(Sampler):
                         take = torch.cat([take, take])[: n - n_got]
                 got_x.append(out[take].cpu())
                 got_l.append(loss[take].cpu())
+                got_z.append(z.detach()[take].cpu())
                 self.stats.over_threshold += len(take)
+                done = take
                 break
             out = self._forward(z)
             loss = anchor_loss(out, target, Ad)
@@ -181,11 +287,16 @@ class GANSampler(Sampler):
             if ok.any():
                 idx = torch.nonzero(ok).flatten()
                 take = idx[: n - n_got]
+                if self.reuse and len(idx) > len(take):
+                    rest = idx[len(take):].to(dev)
+                    self._surplus.append((out.detach()[rest].cpu(), z.detach()[rest].cpu()))
                 got_x.append(out.detach()[take.to(dev)].cpu())
+                got_z.append(z.detach()[take.to(dev)].cpu())
                 got_l.append(loss.detach()[take.to(dev)].cpu())
                 n_got += len(take)
                 self.stats.accepted += len(take)
                 if n_got >= n:
+                    done = idx
                     break
             # a gradient step for the latents still above their threshold
             opt.zero_grad(set_to_none=True)
@@ -213,12 +324,40 @@ class GANSampler(Sampler):
                 opt = torch.optim.Adam([z], lr=self.lr)
                 since_restart = 0
                 self.stats.restarts += 1
+        if self.reuse and self._warm_key is not None:
+            with torch.no_grad():   # used latents never continue: they restart fresh
+                z[done.to(dev)] = self.init_latents(len(done)).to(dev)
+            self._chains[self._warm_key] = z.detach().cpu()
         self.stats.seconds += time.perf_counter() - start
+        self._got_z = torch.cat(got_z)[:n]
         return torch.cat(got_x)[:n], torch.cat(got_l)[:n]
+
+    def generate(self, anchor, n: int) -> torch.Tensor:
+        """n generator images G(z) meeting the anchor's constraint (from the pool first, if reusing)."""
+        A = self.mask(anchor)[None, None]
+        if not self.reuse:
+            return self.reconstruct(A, n)[0]
+        if self.pool is None:
+            raise RuntimeError("bind(image, segments) the sampler before sampling")
+        key = tuple(sorted(int(a) for a in anchor))
+        found = self.pool.take(key, self.thresholds(len(self.pool)), n)
+        self.stats.reused += len(found)
+        parts = [self.pool.images[found]]
+        if len(found) < n:
+            self._surplus, self._warm_key = [], key
+            try:
+                fresh, _ = self.reconstruct(A, n - len(found))
+            finally:
+                self._warm_key = None
+            self.pool.add(fresh, self._got_z, used_by=key)
+            if self._surplus:
+                self.pool.add(torch.cat([x for x, _ in self._surplus]), torch.cat([z for _, z in self._surplus]))
+            parts.append(fresh)
+        return torch.cat(parts)
 
     def sample(self, anchor, n):
         A = self.mask(anchor)[None, None]
-        gz, _ = self.reconstruct(A, n)
+        gz = self.generate(anchor, n)
         images = (1 - A) * gz + A * self.image            # Eq. 8: (1 - A) G(z) + x_hat
         present = np.zeros((n, self.n_features), dtype=bool)
         present[:, [int(a) for a in anchor]] = True       # a sample counts for its own anchor only
