@@ -1,8 +1,11 @@
 """Time per explanation of each GANchors sampler as a ratio to random stitching, in one run.
 
 Same images, same search settings, same cached models for every sampler (the notebook's profile).
-Usage: GENXAI_DATA_DIR=... python benchmarks/ganchors_speed.py [--profile smoke|cpu|paper] [--dataset mnist]
+Usage: python benchmarks/ganchors_speed.py [--profile smoke|cpu|paper] [--dataset mnist] [--images 2]
+       [--methods random_stitching,batch_bn_reuse]
 Prints a table: minutes per explanation, ratio to random stitching, search precision, over_xi.
+The paper's rows without reuse take minutes per explanation on 2 cores (cpu profile): leave them out
+with --methods to time our reuse rows against random stitching only.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ def main() -> None:
     ap.add_argument("--profile", default="smoke")
     ap.add_argument("--dataset", default="mnist")
     ap.add_argument("--images", type=int, default=None, help="images to explain (default: the profile's)")
+    ap.add_argument("--methods", default=None, help="comma-separated rows (default: all; random_stitching is always kept)")
     args = ap.parse_args()
     P = profiles.get("ganchors", args.profile)
     repro.seed_everything(0)
@@ -31,6 +35,12 @@ def main() -> None:
     images = test.first_of_each_class().images[: args.images or P.n_images]
     samplers = make_samplers(G, enc, test.images[len(test) // 2:], P.xi, P.n_latents,
                              restart_steps=P.restart_steps, max_steps=P.max_steps)
+    if args.methods:
+        keep = {"random_stitching", *args.methods.split(",")}
+        unknown = keep - set(samplers)
+        if unknown:
+            raise SystemExit(f"unknown --methods {sorted(unknown)}; choose from {sorted(samplers)}")
+        samplers = {k: v for k, v in samplers.items() if k in keep}
     # warm-up so that no sampler pays for first-call allocations
     run_protocol(clf, samplers, images[:1], 1, SearchConfig(**{**P.search, "max_anchor_size": 1}), P.segments, 2)
     df = run_protocol(clf, samplers, images, 1, SearchConfig(**P.search), P.segments, 2)
