@@ -15,8 +15,8 @@ from .samplers import (BatchNormTrainSampler, BatchSampler, EncoderSampler, Rand
 from .search import SearchConfig
 from .segmentation import quickshift_k
 
-METHODS = ("random_stitching", "batch", "batch_bn", "encoder", "batch_bn_reuse", "encoder_reuse")
-PAPER_METHODS = METHODS[:4]     # the rows of the paper's Table 1; the *_reuse rows are ours
+METHODS = ("random_stitching", "batch", "batch_bn", "encoder",   # the rows of the paper's Table 1
+           "batch_bn_reuse", "encoder_reuse")                   # ours: sample reuse
 
 
 def make_samplers(G: nn.Module, encoder: nn.Module | None, backgrounds: torch.Tensor, xi: float,
