@@ -128,3 +128,48 @@ def test_attention_stroke_correlation_separates_digit_shaped_maps():
     out = attention_stroke_correlation(images, maps, on)
     assert out["corr_on_stroke"] == pytest.approx(1.0, abs=1e-5)
     assert abs(out["corr_off_stroke"]) < 0.3 and out["n_on"] == 2 and out["n_off"] == 2
+
+
+def test_attention_maps_take_per_image_queries_picked_on_and_off_the_stroke():
+    from genxai.latent.plots import stroke_mask, stroke_queries
+    torch.manual_seed(0)
+    G = Generator(latent_dim=8, width=8, attention=True).eval()
+    z = torch.randn(2, 8)
+    images = -torch.ones(2, 1, 28, 28)
+    images[0, 0, 10:18, 12:15] = 1.0                      # a vertical bar
+    images[1, 0, 5:8, 5:20] = 1.0                         # a horizontal bar
+    q = stroke_queries(images, n_on=3, n_off=2, generator=torch.Generator().manual_seed(0))
+    assert q.shape == (2, 5, 2)
+    on = stroke_mask(images, q)
+    assert on[:, :3].all() and not on[:, 3:].any()
+    assert ((q >= 2) & (q < 26)).all()                    # margin
+    _, maps = attention_maps(G, z, q)
+    attn = G.attn.last_attention
+    for b in range(2):
+        for j in range(5):
+            r, c = q[b, j].tolist()
+            assert torch.allclose(maps[b, j].flatten(), attn[b, (r // 2) * 14 + c // 2])
+    with pytest.raises(ValueError, match="outside"):
+        attention_maps(G, z, torch.tensor([[[0, 0]], [[0, 28]]]))
+
+
+def test_infogan_d_step_sends_the_mutual_information_gradient_into_the_shared_body():
+    from genxai.latent.infogan import d_step_loss
+    cfg = InfoGANConfig(width=4, noise_dim=4, hidden=16)
+    torch.manual_seed(0)
+    model = cfg.build()
+    G, D, Q = model.G, model.D, model.Q
+    noise, cat, cont = G.sample_codes(16, torch.Generator().manual_seed(0))
+    fake, real = G.generate(noise, cat, cont).detach(), torch.rand(16, 1, 28, 28) * 2 - 1
+    grads = {}
+    for lam in (0.0, 1.0):
+        D.zero_grad(), Q.zero_grad()
+        d_step_loss(D, Q, real, fake, cat, cont, InfoGANConfig(lambda_cat=lam, lambda_cont=lam)).backward()
+        grads[lam] = torch.cat([p.grad.flatten() for p in D.body.parameters()])
+        if lam:
+            assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in Q.cat.parameters())
+    assert not torch.allclose(grads[0.0], grads[1.0])         # the MI term reaches D's body
+    # fixed_std ignores Q's log-variance: unit-variance Gaussian NLL
+    mu = torch.zeros(16, 2)
+    fixed = info_loss((torch.zeros(16, 10), mu, torch.full_like(mu, -3.0)), cat, cont, 0.0, 1.0, fixed_std=True)[2]
+    assert torch.isclose(fixed, 0.5 * (cont ** 2).sum(1).mean())

@@ -48,7 +48,8 @@ def attention_blocks(model: nn.Module) -> list[SelfAttention]:
 
 
 @torch.no_grad()
-def attention_maps(generator: nn.Module, z: torch.Tensor, query_pixels: Sequence[tuple[int, int]],
+def attention_maps(generator: nn.Module, z: torch.Tensor,
+                   query_pixels: Sequence[tuple[int, int]] | torch.Tensor,
                    block: int = 0, upsample: bool = False, **condition) -> tuple[torch.Tensor, torch.Tensor]:
     """Attention maps of ``generator``'s self-attention ``block`` for output-image query pixels.
 
@@ -56,8 +57,10 @@ def attention_maps(generator: nn.Module, z: torch.Tensor, query_pixels: Sequence
         generator: any module containing :class:`SelfAttention` blocks, called as
             ``generator(z, **condition)`` and returning images (B, C, H, W).
         z: latent codes (B, latent_dim).
-        query_pixels: (row, col) positions in *output image* coordinates; each is mapped to
-            the attention layer's grid by scaling (a 28x28 output with attention at 14x14
+        query_pixels: (row, col) positions in *output image* coordinates, the same for every
+            sample, or an integer tensor (B, Q, 2) with each sample's own queries (e.g. picked
+            on and off its stroke by :func:`genxai.latent.plots.stroke_queries`); each is mapped
+            to the attention layer's grid by scaling (a 28x28 output with attention at 14x14
             maps pixel (r, c) to (r // 2, c // 2)).
         block: which attention block (in module order).
         upsample: return maps resized (nearest) to the image size instead of the layer's grid.
@@ -84,13 +87,20 @@ def attention_maps(generator: nn.Module, z: torch.Tensor, query_pixels: Sequence
     w = n // h
     if h * w != n:
         raise ValueError(f"cannot infer the attention grid from N={n} and image {H}x{W}")
-    rows = []
-    for r, c in query_pixels:
-        if not (0 <= r < H and 0 <= c < W):
-            raise ValueError(f"query pixel {(r, c)} lies outside the {H}x{W} image")
-        i = (r * h // H) * w + (c * w // W)
-        rows.append(attn[:, i, :].view(-1, h, w))
-    maps = torch.stack(rows, 1)
+    q = torch.as_tensor(query_pixels, dtype=torch.long).to(attn.device)
+    if q.ndim == 2:                                    # shared queries (Q, 2) -> (B, Q, 2)
+        q = q.unsqueeze(0).expand(attn.shape[0], -1, -1)
+    if q.ndim != 3 or q.shape[0] != attn.shape[0] or q.shape[-1] != 2:
+        raise ValueError(f"query_pixels must be (Q, 2) pairs or a (B={attn.shape[0]}, Q, 2) tensor, "
+                         f"got shape {tuple(q.shape)}")
+    r, c = q[..., 0], q[..., 1]
+    outside = (r < 0) | (r >= H) | (c < 0) | (c >= W)
+    if outside.any():
+        bad = q[outside][0].tolist()
+        raise ValueError(f"query pixel {tuple(bad)} lies outside the {H}x{W} image")
+    index = (r * h // H) * w + (c * w // W)                                    # (B, Q)
+    rows = torch.gather(attn, 1, index.unsqueeze(-1).expand(-1, -1, attn.shape[-1]))   # (B, Q, N)
+    maps = rows.view(attn.shape[0], -1, h, w)
     if upsample:
         maps = F.interpolate(maps, size=(H, W), mode="nearest")
     return images, maps

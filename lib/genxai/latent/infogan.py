@@ -3,8 +3,14 @@
 The generator is :class:`~genxai.latent.gan.Generator` fed [noise ; one-hot(c) ; c_cont];
 a Q head on the discriminator's body predicts the codes, and the generator and Q
 maximise the variational mutual-information bound (InfoGAN Eq. 5):
-``L_G = L_adv + 1.0 * CE(Q_cat, c) + 0.1 * GaussianNLL(Q_mu, Q_logvar; c_cont)``.
-As in the reference PyTorch port (Natsu6767/InfoGAN-PyTorch) Q is optimised with G.
+``L_info = 1.0 * CE(Q_cat, c) + 0.1 * GaussianNLL(Q_mu; c_cont)``.
+As in the authors' code (openai/InfoGAN, ``infogan_trainer.py``) the MI term enters *both*
+losses: the discriminator step minimises ``L_D + L_info`` over D's body, D's head and Q (Q's
+variables live in D's scope and use D's learning rate), so the shared body learns features
+that tell the codes apart; the generator step minimises ``L_G + L_info`` over G.  (Ports that
+train Q with G only, e.g. Natsu6767/InfoGAN-PyTorch, leave the shared body without an MI
+gradient; our first version did that and reached 0.77 code accuracy in the cpu profile.)
+For MNIST the authors fix the continuous codes' Gaussian at unit variance (``fix_std=True``).
 """
 
 from __future__ import annotations
@@ -79,9 +85,13 @@ class InfoGAN(nn.Module):
 
 
 def info_loss(q: tuple[torch.Tensor, torch.Tensor, torch.Tensor], cat: torch.Tensor, cont: torch.Tensor,
-              lambda_cat: float = 1.0, lambda_cont: float = 0.1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Negative MI lower bound: CE on the categorical code + Gaussian NLL on the continuous ones."""
+              lambda_cat: float = 1.0, lambda_cont: float = 0.1,
+              fixed_std: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Negative MI lower bound: CE on the categorical code + Gaussian NLL on the continuous ones
+    (with ``fixed_std`` the Gaussian has unit variance and Q's log-variance output is ignored)."""
     logits, mu, logvar = q
+    if fixed_std:
+        logvar = torch.zeros_like(mu)
     ce = F.cross_entropy(logits, cat.long())
     nll = 0.5 * (logvar + (cont - mu) ** 2 / logvar.exp()).sum(1).mean()  # constant log(2 pi) dropped
     return lambda_cat * ce + lambda_cont * nll, ce, nll
@@ -98,6 +108,8 @@ class InfoGANConfig(ModelConfig):
     n_cont: int = 2              # two continuous codes, U(-1, 1)
     lambda_cat: float = 1.0      # MI weight of the categorical code (InfoGAN paper)
     lambda_cont: float = 0.1     # MI weight of the continuous codes (InfoGAN paper)
+    fixed_std: bool = True       # unit-variance Gaussian for the continuous codes (InfoGAN's MNIST setting)
+    mi_in_d: bool = True         # the D step also minimises the MI term over D's body and Q (InfoGAN's code)
     width: int = 64
     attention: bool = False
     hidden: int = 1024           # FC layer of G (after the input) and of D (before the heads), as in InfoGAN
@@ -122,8 +134,11 @@ class InfoGANConfig(ModelConfig):
         from ..train import Trainer
         train = data.load(self.dataset, "train", n=self.n_train, seed=self.seed)
         G, D, Q = model.G, model.D, model.Q
-        opt_d = torch.optim.Adam(D.parameters(), lr=self.lr_d, betas=(self.beta1, 0.999))
-        opt_g = torch.optim.Adam(list(G.parameters()) + list(Q.parameters()), lr=self.lr_g, betas=(self.beta1, 0.999))
+        # Q belongs to the discriminator side (InfoGAN's code); without mi_in_d it is trained with G instead
+        d_params = list(D.parameters()) + (list(Q.parameters()) if self.mi_in_d else [])
+        g_params = list(G.parameters()) + ([] if self.mi_in_d else list(Q.parameters()))
+        opt_d = torch.optim.Adam(d_params, lr=self.lr_d, betas=(self.beta1, 0.999))
+        opt_g = torch.optim.Adam(g_params, lr=self.lr_g, betas=(self.beta1, 0.999))
         trainer = Trainer(model, {"g": opt_g, "d": opt_d}, self.epochs, seed=self.seed, checkpoint=checkpoint,
                           desc=f"infogan/{self.dataset}", progress=progress)
 
@@ -136,16 +151,17 @@ class InfoGANConfig(ModelConfig):
                 real = train.images[idx].to(device)
                 noise, cat, cont = G.sample_codes(len(idx), gen)
                 fake = G.generate(noise, cat, cont)
-                loss_d = gan_losses(D(real), D(fake.detach()))
+                loss_d = d_step_loss(D, Q, real, fake.detach(), cat, cont, self) if self.mi_in_d else \
+                    gan_losses(D(real), D(fake.detach()))
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
                 opt_d.step()
                 h = D.features(fake)
                 adv = F.softplus(-D.head(h).squeeze(1)).mean()
-                mi, ce, nll = info_loss(Q(h), cat, cont, self.lambda_cat, self.lambda_cont)
+                mi, ce, nll = info_loss(Q(h), cat, cont, self.lambda_cat, self.lambda_cont, self.fixed_std)
                 loss_g = adv + mi
                 opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()  # grads reaching D's body are discarded by opt_d.zero_grad
+                loss_g.backward()  # grads reaching D's body (and Q with mi_in_d) are discarded by opt_d.zero_grad
                 opt_g.step()
                 for k, v in (("loss_d", loss_d), ("loss_g", loss_g), ("ce_cat", ce), ("nll_cont", nll)):
                     sums[k] += v.item()
@@ -154,6 +170,14 @@ class InfoGANConfig(ModelConfig):
 
         history = trainer.fit(epoch_fn)
         return {"metrics": {"n_train": len(train), "data_source": train.source}, "history": history}
+
+
+def d_step_loss(D: Discriminator, Q: QHead, real: torch.Tensor, fake: torch.Tensor, cat: torch.Tensor,
+                cont: torch.Tensor, config: InfoGANConfig) -> torch.Tensor:
+    """InfoGAN's discriminator loss: GAN loss + the MI term on the fakes, one pass through D's body."""
+    h_fake = D.features(fake)
+    mi = info_loss(Q(h_fake), cat, cont, config.lambda_cat, config.lambda_cont, config.fixed_std)[0]
+    return gan_losses(D(real), D.head(h_fake).squeeze(1)) + mi
 
 
 @torch.no_grad()
