@@ -104,6 +104,24 @@ def test_bisection_finds_frontier_within_tolerance():
     assert imgs.shape == (5, 7, 1, 2, 2) and p[:, 0].gt(0.5).all() and p[:, -1].lt(0.5).all()
 
 
+def test_endpoints_refine_latents_the_classifier_rarely_gives_class_b():
+    """With a pool decoded almost only to class A, endpoints moves the best B candidates until the
+    classifier gives them B with p >= margin, and bisection between the ends then hits the frontier."""
+    clf = Linear2()
+    decode = lambda z: z.view(-1, 1, 2, 2).tanh()  # noqa: E731
+    torch.manual_seed(0)
+    pool = torch.rand(40, 4) * 0.5 + 0.1                 # every latent decodes to class 0 (mean > 0)
+    za, zb, info = fr.endpoints(pool, decode, clf, 0, 1, n=6, return_info=True)
+    assert len(za) == len(zb) == 6
+    assert info["refined_b"] == 6 and info["below_margin_b"] == 0 and info["refined_a"] == 0
+    assert (fr.prob(decode, clf, zb, 1) >= 0.75).all() and (fr.prob(decode, clf, za, 0) >= 0.75).all()
+    res = fr.bisect(decode, clf, za, zb, class_a=0, tol=0.02)
+    assert res.hit.all()
+    # without refinement the B ends stay on the A side: bisection has no crossing and misses
+    za0, zb0 = fr.endpoints(pool, decode, clf, 0, 1, n=6, refine_steps=0)
+    assert not fr.bisect(decode, clf, za0, zb0, class_a=0, tol=0.02).hit.any()
+
+
 def test_synth_writes_pngs_and_labels(tmp_path):
     from genxai import run, synth
     torch.manual_seed(0)
@@ -132,3 +150,23 @@ def test_explorer_callbacks_headless():
     ex.sliders[0].value = 0.0
     ex.button.click()                   # go to frontier
     assert abs(float(ex.probs[0]) - 0.5) <= 0.02 and "frontier" in ex.status.value
+
+
+def test_concept_cnn_is_translation_invariant_and_cached_apart():
+    """Global max pooling: a pattern moved by a multiple of the total stride (4) away from the borders
+    gives the same logits; the concept classifier has its own cache key (family and code file)."""
+    from genxai.models import ClassifierConfig, cache_key
+    from genxai.models.concept_cnn import ConceptClassifierConfig, ConceptCNN
+    torch.manual_seed(0)
+    m = ConceptCNN(3, 2, width=4).eval()
+    x, y = -torch.ones(2, 1, 3, 96, 96)
+    x[..., 40:44, 40:45] = 1.0
+    y[..., 52:56, 44:49] = 1.0
+    with torch.no_grad():
+        assert torch.allclose(m(x), m(y), atol=1e-5)
+        # not trivially: the feature maps before the global pool do differ (shifted)
+        before_pool = m.body[:-2]
+        assert not torch.allclose(before_pool(x), before_pool(y), atol=1e-5)
+    assert m.features(x).shape == (1, 64)
+    kw = dict(dataset="trains", data_kwargs={"task": "TypeA", "n_images": 40, "img_size": 32})
+    assert cache_key(ConceptClassifierConfig(**kw)) != cache_key(ClassifierConfig(**kw))

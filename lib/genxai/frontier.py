@@ -3,6 +3,9 @@
 Along the straight path z(t) = (1 - t) z_A + t z_B between a latent point the classifier gives
 class A and one it gives class B, bisection on t finds where p_C(A | decode(z(t))) = 0.5 within
 ``tol`` (0.02 by default): the frontier image.  Traversal strips decode evenly spaced t.
+:func:`endpoints` picks (and if needed moves, by gradient ascent) the ends of each path so that
+the classifier is confident about both: with a weak generator whose decoded images the classifier
+rarely gives class B, bisection would otherwise have no crossing to find.
 """
 
 from __future__ import annotations
@@ -51,27 +54,65 @@ def bisect(decode: Callable, classifier: nn.Module, z_a: torch.Tensor, z_b: torc
     return FrontierResult(z, mid, p, (p - 0.5).abs() <= tol, images)
 
 
-@torch.no_grad()
+def refine(decode: Callable, classifier: nn.Module, z: torch.Tensor, cls: int, margin: float = 0.75,
+           steps: int = 100, step_size: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move latents until the classifier gives ``cls`` at least ``margin`` (normalised gradient ascent on
+    log p_cls(decode(z)); each latent stops once it is there).  -> (z, p_cls); p_cls may stay below
+    ``margin`` for latents that ``steps`` steps of ``step_size`` (latent units) did not bring there."""
+    z = z.detach().clone()
+    for _ in range(steps):
+        with torch.enable_grad():
+            zz = z.clone().requires_grad_(True)
+            logp = classifier(decode(zz)).log_softmax(1)[:, cls]
+            todo = logp.detach().exp() < margin
+            if not todo.any():
+                break
+            (g,) = torch.autograd.grad(logp[todo].sum(), zz)
+        g = g / g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *[1] * (g.dim() - 1))
+        z = torch.where(todo.view(-1, *[1] * (z.dim() - 1)), z + step_size * g, z)
+    with torch.no_grad():
+        p = classifier(decode(z)).softmax(1)[:, cls]
+    return z, p
+
+
 def endpoints(encode_or_sample: torch.Tensor, decode: Callable, classifier: nn.Module, class_a: int,
-              class_b: int, n: int, generator: torch.Generator | None = None):
-    """Pair latents the classifier assigns to A (p_A > 0.5) with latents it assigns to B."""
+              class_b: int, n: int, generator: torch.Generator | None = None, margin: float = 0.75,
+              refine_steps: int = 100, return_info: bool = False):
+    """Pair latents the classifier gives A with latents it gives B, both with p >= ``margin``.
+
+    Latents decoded to confident A (B) images come first; if there are too few (a weak generator),
+    those with the highest p are moved by :func:`refine` (``refine_steps`` gradient steps) until the
+    classifier gives them the class with p >= ``margin``.  Bisection needs p_A > 0.5 at the A end and
+    p_A < 0.5 at the B end: the margin keeps both ends clear of the frontier.  With ``return_info``
+    also a dict: how many endpoints were refined and how many still miss the margin.
+    """
     z = encode_or_sample
-    probs = classifier(decode(z)).softmax(1).cpu()
-    pred = probs.argmax(1)
+    with torch.no_grad():
+        probs = torch.cat([classifier(decode(z[i:i + 512])).softmax(1).cpu() for i in range(0, len(z), 512)])
+    info = {}
 
-    def pick(c: int) -> torch.Tensor:
-        # latents assigned to c first; if too few (a weak generator), those with the highest p(c):
-        # bisection then may miss, which the hit rate reports
-        assigned = (pred == c).nonzero().flatten()
+    def pick(c: int, name: str) -> torch.Tensor:
+        confident = (probs[:, c] >= margin).nonzero().flatten()
         rest = probs[:, c].argsort(descending=True)
-        rest = rest[~torch.isin(rest, assigned)]
-        return torch.cat([assigned, rest])[:n]
+        rest = rest[~torch.isin(rest, confident)]
+        idx = torch.cat([confident, rest])[:n].to(z.device)
+        out = z[idx]
+        weak = probs[idx.cpu(), c] < margin
+        info[f"refined_{name}"] = int(weak.sum())
+        if weak.any() and refine_steps > 0:
+            w = weak.nonzero().flatten().to(z.device)
+            out = out.clone()
+            out[w], p = refine(decode, classifier, out[w], c, margin, refine_steps)
+            info[f"below_margin_{name}"] = int((p < margin).sum())
+        else:
+            info[f"below_margin_{name}"] = int(weak.sum()) if refine_steps <= 0 else 0
+        return out
 
-    za, zb = z[pick(class_a).to(z.device)], z[pick(class_b).to(z.device)]
-    k = min(n, len(za), len(zb))
-    if k == 0:
+    if len(z) == 0:
         raise ValueError("endpoints needs at least one latent: pass more latents")
-    return za[:k], zb[:k]
+    za, zb = pick(class_a, "a"), pick(class_b, "b")
+    k = min(n, len(za), len(zb))
+    return (za[:k], zb[:k], info) if return_info else (za[:k], zb[:k])
 
 
 @torch.no_grad()

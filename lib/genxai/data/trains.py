@@ -5,8 +5,8 @@ length, body shape, roof, wheel count and optional cargo; nuisance factors (angl
 spacing, coupler height, scale, colours, procedural background).  Every ontology concept is
 computed by its *closed-world* rule (GCIs read as definitions, as a label generator needs):
 see :func:`concepts`.  Rendering uses PIL polygons drawn at 2x and box-downsampled (cheap
-anti-aliasing, so 2-px cargo shapes stay distinguishable), one seeded numpy generator per
-call: the same seed gives the same bytes.
+anti-aliasing, so small cargo shapes stay distinguishable) on a transparent canvas laid over the
+background, one seeded numpy generator per image: the same seed gives the same bytes.
 
 >>> imgs, table, boxes = render_trains(8, size=64, seed=0)   # uint8 (8, 64, 64, 3), pandas
 >>> ds = genxai.data.load("trains", "train", task="TypeA", n_images=2000, img_size=64)
@@ -15,7 +15,9 @@ call: the same seed gives the same bytes.
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,10 @@ ROOFS = ("ellipse", "flat", "open", "saw", "triangular")
 CARGO = ("circle", "diamond", "hexagon", "inv_triangle", "m_square", "rectangle", "s_square",
          "triangle", "xl_square")
 WHEELS = (2, 3, 4)
+# Version of this generator: a hash of this file.  Pass it as ``renderer`` in a model config's
+# ``data_kwargs``: model cache keys hash the config, so editing the renderer retrains the models
+# trained on its images instead of reusing stale ones (the data code is not among ``code_files()``).
+RENDERER = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 TASKS = ("TypeA", "TypeB", "TypeC", "TypeD", "EmptyTrain", "LongTrain", "FreightTrain",
          "PassengerTrain", "WarTrain", "MixedTrain", "RuralTrain", "LongFreightTrain",
          "LongPassengerTrain")
@@ -106,9 +112,21 @@ def sample_train(rng: np.random.Generator) -> Train:
 
 
 # ----------------------------------------------------------------------------- geometry
-def _ellipse(cx, cy, rx, ry, n=16, a0=0.0, a1=2 * np.pi):
+@functools.lru_cache(maxsize=64)
+def _unit_arc(n: int, a0: float, a1: float) -> np.ndarray:
     a = np.linspace(a0, a1, n, endpoint=a1 - a0 < 2 * np.pi - 1e-6)
-    return np.stack([cx + rx * np.cos(a), cy + ry * np.sin(a)], 1)
+    return np.stack([np.cos(a), np.sin(a)], 1)
+
+
+def _ellipse(cx, cy, rx, ry, n=16, a0=0.0, a1=2 * np.pi):
+    return _unit_arc(n, a0, a1) * (rx, ry) + (cx, cy)
+
+
+@functools.lru_cache(maxsize=1)
+def _superellipse_unit() -> np.ndarray:
+    a = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    c, s = np.cos(a), np.sin(a)
+    return np.stack([np.sign(c) * np.abs(c) ** 0.4, np.sign(s) * np.abs(s) ** 0.4], 1)
 
 
 def _body(shape: str, x0, x1, y0, y1):
@@ -124,10 +142,7 @@ def _body(shape: str, x0, x1, y0, y1):
     if shape == "ellipse":
         return _ellipse((x0 + x1) / 2, (y0 + y1) / 2, w / 2, h / 2, 20)
     if shape == "superellipse":
-        a = np.linspace(0, 2 * np.pi, 24, endpoint=False)
-        c, s = np.cos(a), np.sin(a)
-        return np.stack([(x0 + x1) / 2 + w / 2 * np.sign(c) * np.abs(c) ** 0.4,
-                         (y0 + y1) / 2 + h / 2 * np.sign(s) * np.abs(s) ** 0.4], 1)
+        return _superellipse_unit() * (w / 2, h / 2) + ((x0 + x1) / 2, (y0 + y1) / 2)
     raise ValueError(f"unknown wagon shape {shape!r}; use one of {SHAPES}")
 
 
@@ -151,25 +166,38 @@ def _roof(roof: str, x0, x1, y0):
     raise ValueError(f"unknown roof {roof!r}; use one of {ROOFS}")
 
 
+_CARGO_UNIT = {
+    "diamond": np.array([[0, -1], [1, 0], [0, 1], [-1, 0]], float),
+    "triangle": np.array([[-1, 1], [1, 1], [0, -1]], float),
+    "inv_triangle": np.array([[-1, -1], [1, -1], [0, 1]], float),
+    "rectangle": np.array([[-1, -0.5], [1, -0.5], [1, 0.5], [-1, 0.5]], float),
+    **{k: np.array([[-h, -h], [h, -h], [h, h], [-h, h]], float)
+       for k, h in (("s_square", 0.55), ("m_square", 0.8), ("xl_square", 1.0))},
+}
+
+
 def _cargo(shape: str, cx, cy, r):
     if shape == "circle":
         return _ellipse(cx, cy, r, r, 12)
-    if shape == "diamond":
-        return np.array([[cx, cy - r], [cx + r, cy], [cx, cy + r], [cx - r, cy]])
     if shape == "hexagon":
         return _ellipse(cx, cy, r, r, 6, 0.0, 2 * np.pi)[:6]
-    if shape == "triangle":
-        return np.array([[cx - r, cy + r], [cx + r, cy + r], [cx, cy - r]])
-    if shape == "inv_triangle":
-        return np.array([[cx - r, cy - r], [cx + r, cy - r], [cx, cy + r]])
-    if shape == "rectangle":
-        return np.array([[cx - r, cy - 0.5 * r], [cx + r, cy - 0.5 * r], [cx + r, cy + 0.5 * r], [cx - r, cy + 0.5 * r]])
-    half = {"s_square": 0.55, "m_square": 0.8, "xl_square": 1.0}[shape] * r
-    return np.array([[cx - half, cy - half], [cx + half, cy - half], [cx + half, cy + half], [cx - half, cy + half]])
+    return _CARGO_UNIT[shape] * r + (cx, cy)
 
 
-WAGON_LEN = {1: 1.25, 2: 1.9}
+# Proportions (train units; body height 1).  The locomotive is short and wagons sit close, so the
+# wagons, their cargo and the reinforced car's cross bars keep several pixels even at 64 px.
+WAGON_LEN = {1: 1.35, 2: 2.0}
 BODY_H = 1.0
+LOCO_LEN = 1.5
+MAX_SPACING = 0.22
+MAX_LEN = LOCO_LEN + 4 * (WAGON_LEN[2] + MAX_SPACING)
+# Trains up to FIT_LEN long are drawn at one scale, longer ones are shrunk to the frame: every train
+# is drawn larger than if the longest possible train (MAX_LEN) set the scale, and since FIT_LEN lies
+# above the shortest LongTrain (three short or two long wagons), a train's drawn length still grows
+# with its length up to there, so the length cue that tells LongTrain apart survives.
+FIT_LEN = 6.5
+CARGO_R = 0.3         # largest cargo half-size; smaller when three items share a short wagon
+BAR_HALF = 0.075      # half width of the reinforced car's cross bars
 
 
 def layout(t: Train, spacing: float, coupler: float):
@@ -179,12 +207,12 @@ def layout(t: Train, spacing: float, coupler: float):
     prims = []
     x = 0.0
     # locomotive: boiler, cabin, chimney, wheels
-    prims.append(("locomotive", "body", np.array([[x, base], [x + 1.1, base], [x + 1.1, base - 0.75], [x, base - 0.75]]), "loco"))
-    prims.append(("locomotive", "body", np.array([[x + 1.1, base], [x + 1.7, base], [x + 1.7, base - 1.25], [x + 1.1, base - 1.25]]), "loco"))
-    prims.append(("locomotive", "body", np.array([[x + 0.2, base - 0.75], [x + 0.4, base - 0.75], [x + 0.4, base - 1.1], [x + 0.2, base - 1.1]]), "dark"))
-    for wx in np.linspace(x + 0.3, x + 1.4, 3):
+    prims.append(("locomotive", "body", np.array([[x, base], [x + 1.0, base], [x + 1.0, base - 0.75], [x, base - 0.75]]), "loco"))
+    prims.append(("locomotive", "body", np.array([[x + 1.0, base], [x + LOCO_LEN, base], [x + LOCO_LEN, base - 1.2], [x + 1.0, base - 1.2]]), "loco"))
+    prims.append(("locomotive", "body", np.array([[x + 0.15, base - 0.75], [x + 0.35, base - 0.75], [x + 0.35, base - 1.05], [x + 0.15, base - 1.05]]), "dark"))
+    for wx in (x + 0.28, x + 0.75, x + 1.22):
         prims.append(("locomotive", "wheel", _ellipse(wx, -r, r, r, 10), "dark"))
-    x += 1.7
+    x += LOCO_LEN
     for i, w in enumerate(t.wagons):
         part = f"wagon{i + 1}"
         prims.append((part, "coupler", np.array([[x, base - coupler], [x + spacing, base - coupler],
@@ -193,77 +221,97 @@ def layout(t: Train, spacing: float, coupler: float):
         y0, y1 = base - BODY_H, base
         prims.append((part, "body", _body(w.shape, x0, x1, y0, y1), "body"))
         if w.shape == "reinforced":  # cross bars: the visible mark of a reinforced car
+            d = np.array([x1 - x0, y1 - y0])
+            nrm = np.array([-d[1], d[0]]) / np.hypot(*d) * BAR_HALF
             for a, b in (((x0, y0), (x1, y1)), ((x0, y1), (x1, y0))):
-                d = np.array(b) - np.array(a)
-                nrm = np.array([-d[1], d[0]]) / np.linalg.norm(d) * 0.05
-                prims.append((part, "bar", np.array([np.add(a, nrm), np.add(b, nrm), np.subtract(b, nrm), np.subtract(a, nrm)]), "dark"))
+                n_ = nrm if a[1] == y0 else nrm * (1, -1)
+                prims.append((part, "bar", np.array([np.add(a, n_), np.add(b, n_), np.subtract(b, n_), np.subtract(a, n_)]), "dark"))
         roof = _roof(w.roof, x0, x1, y0)
         if roof is not None:
             prims.append((part, "roof", roof, "roof"))
-        for cx in np.linspace(x0 + 0.25, x1 - 0.25, w.wheels):
+        for k in range(w.wheels):
+            cx = x0 + 0.25 + (x1 - x0 - 0.5) * k / (w.wheels - 1)
             prims.append((part, "wheel", _ellipse(cx, -r, r, r, 10), "dark"))
         if w.cargo is not None:
-            cr = 0.22
-            for cx in np.linspace(x0, x1, w.quantity + 2)[1:-1]:
-                prims.append((part, "cargo", _cargo(w.cargo, cx, (y0 + y1) / 2, cr), "cargo"))
+            pitch = (x1 - x0 - 0.1) / w.quantity
+            cr = min(CARGO_R, 0.44 * pitch)
+            for k in range(w.quantity):
+                prims.append((part, "cargo", _cargo(w.cargo, x0 + 0.05 + pitch * (k + 0.5), (y0 + y1) / 2, cr), "cargo"))
         x = x1
     return prims, x
 
 
-MAX_LEN = 1.7 + 4 * (WAGON_LEN[2] + 0.35)
-
-
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Procedural background: a smooth random colour field plus low-frequency stripes."""
+    """Procedural background: a smooth random colour field plus low-frequency stripes.
+
+    Computed on a coarse grid (at most 32 x 32; it is smooth) and upsampled by the caller."""
+    n = min(size, 32)
     grid = rng.uniform(60, 200, (3, 3, 3)).astype(np.float32)
-    base = rng.uniform(70, 190, 3)
-    t = np.linspace(0, 2, size, dtype=np.float32)
+    base = rng.uniform(70, 190, 3).astype(np.float32)
+    t = np.linspace(0, 2, n, dtype=np.float32)
     i0 = np.minimum(t.astype(int), 1)
     f = t - i0
     # bilinear upsampling of the 3x3 colour grid
-    rows = grid[i0] * (1 - f)[:, None, None] + grid[i0 + 1] * f[:, None, None]          # (size, 3, 3)
-    img = rows[:, i0] * (1 - f)[None, :, None] + rows[:, i0 + 1] * f[None, :, None]     # (size, size, 3)
+    rows = grid[i0] * (1 - f)[:, None, None] + grid[i0 + 1] * f[:, None, None]          # (n, 3, 3)
+    img = rows[:, i0] * (1 - f)[None, :, None] + rows[:, i0 + 1] * f[None, :, None]     # (n, n, 3)
     img = 0.5 * img + 0.5 * base
     freq, phase = rng.uniform(2, 6), rng.uniform(0, 2 * np.pi)
-    stripes = 12 * np.sin(freq * 2 * np.pi * t[None, :] / 2 + phase + 3 * t[:, None])
+    stripes = 12 * np.sin(freq * np.pi * t[None, :] + phase + 3 * t[:, None])
     return np.clip(img + stripes[..., None], 0, 255)
 
 
 def _colour(rng, low=0, high=255):
-    return tuple(int(v) for v in rng.integers(low, high, 3))
+    return tuple(rng.integers(low, high, 3).tolist())
 
 
 def render(t: Train, rng: np.random.Generator, size: int = 152, max_angle: float = 12.0):
     """One train -> (uint8 HxWx3 image, nuisance dict, list of (part, x0, y0, x1, y1) boxes)."""
-    spacing = float(rng.uniform(0.12, 0.35))
+    spacing = float(rng.uniform(0.08, MAX_SPACING))
     coupler = float(rng.uniform(0.15, 0.5))
     angle = float(rng.uniform(-max_angle, max_angle))
-    scale = float(rng.uniform(0.85, 1.0))
+    scale = float(rng.uniform(0.9, 1.0))
     prims, length = layout(t, spacing, coupler)
     ss = 2  # supersampling factor
-    px = size * ss * 0.92 / MAX_LEN * scale
+    px = size * ss * 0.92 / max(length, FIT_LEN) * scale
     a = np.deg2rad(angle)
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
     centre = np.array([length / 2, -0.9])
-    offset = np.array([size * ss / 2, size * ss / 2]) + rng.uniform(-0.08, 0.08, 2) * size * ss * (1 - length / MAX_LEN)
+    slack = 1 - length / max(length, FIT_LEN) * scale
+    offset = np.array([size * ss / 2, size * ss / 2]) + rng.uniform(-0.08, 0.08, 2) * size * ss * slack
     body_col = _colour(rng, 40, 256)
     lum = 0.3 * body_col[0] + 0.6 * body_col[1] + 0.1 * body_col[2]
     colours = {"body": body_col, "roof": _colour(rng), "loco": _colour(rng, 30, 230),
                "dark": (20, 20, 25), "cargo": (255, 255, 255) if lum < 140 else (10, 10, 10)}
-    # background computed at the final size and upsampled by PIL (it is smooth: no detail lost)
-    im = Image.fromarray(_background(rng, size).astype(np.uint8)).resize((size * ss, size * ss), Image.BILINEAR)
+    # the train is drawn at ss x ss on a transparent canvas and box-downsampled (cheap anti-aliasing);
+    # its colour channels are then premultiplied by coverage and laid over the background, which is
+    # computed coarse and upsampled by PIL to the final size only (it is smooth: no detail lost)
+    bg = Image.fromarray(_background(rng, size).astype(np.uint8))
+    if bg.size[0] != size:
+        bg = bg.resize((size, size), Image.BILINEAR)
+    im = Image.new("RGBA", (size * ss, size * ss))
     draw = ImageDraw.Draw(im)
+    colours = {k: (*v, 255) for k, v in colours.items()}
+    # one affine transform for all polygons, then draw each
+    pts = np.concatenate([p[2] for p in prims])
+    xy = (pts - centre) @ (rot.T * px) + offset
+    ends = np.cumsum([len(p[2]) for p in prims])
+    starts = ends - np.array([len(p[2]) for p in prims])
+    flat = xy.ravel().tolist()
+    for (part, kind, poly, ck), s, e in zip(prims, starts.tolist(), ends.tolist()):
+        draw.polygon(flat[2 * s:2 * e], fill=colours[ck])
+    lo, hi = np.minimum.reduceat(xy, starts) / ss, np.maximum.reduceat(xy, starts) / ss
     boxes: dict[str, list[float]] = {}
-    for part, kind, poly, ck in prims:
-        xy = (poly - centre) @ rot.T * px + offset
-        draw.polygon([tuple(p) for p in xy.tolist()], fill=colours[ck])
-        lo, hi = xy.min(0) / ss, xy.max(0) / ss
-        b = boxes.setdefault(part, [lo[0], lo[1], hi[0], hi[1]])
-        b[:] = [min(b[0], lo[0]), min(b[1], lo[1]), max(b[2], hi[0]), max(b[3], hi[1])]
-    im = im.reduce(ss)
+    for (part, *_), l_, h_ in zip(prims, lo.tolist(), hi.tolist()):
+        b = boxes.get(part)
+        if b is None:
+            boxes[part] = [l_[0], l_[1], h_[0], h_[1]]
+        else:
+            b[:] = [min(b[0], l_[0]), min(b[1], l_[1]), max(b[2], h_[0]), max(b[3], h_[1])]
+    fg = np.asarray(im.reduce(ss), dtype=np.float32)
+    img = fg[..., :3] + np.asarray(bg, dtype=np.float32) * (1 - fg[..., 3:] / 255)
     nuisance = {"Angle": angle, "WagonSpacing": spacing, "CouplerHeight": coupler, "Scale": scale,
                 "BodyColour": "#%02x%02x%02x" % body_col}
-    return np.asarray(im), nuisance, [(k, *np.clip(v, 0, size).tolist()) for k, v in boxes.items()]
+    return (img + 0.5).astype(np.uint8), nuisance, [(k, *np.clip(v, 0, size).tolist()) for k, v in boxes.items()]
 
 
 def describe(t: Train) -> dict:
@@ -337,13 +385,17 @@ def _cached(n: int, size: int, seed: int, task: str | None):
 
 @register("trains")
 def load_trains(split: str, task: str = "TypeA", n_images: int = 10000, img_size: int = 64,
-                seed: int = 0) -> ImageSet:
+                seed: int = 0, renderer: str | None = None) -> ImageSet:
     """A balanced binary data set for ``task`` (labels: 0 = not task, 1 = task).
 
     Train and test splits come from disjoint seed streams (``seed*2`` and ``seed*2+1``).
     ``extra["table"]`` holds the attribute table (a pandas DataFrame) and ``extra["boxes"]``
-    the bounding boxes.
+    the bounding boxes.  ``renderer``: if given, it must be :data:`RENDERER` (configs of cached
+    models record the generator version their images came from; see :data:`RENDERER`).
     """
+    if renderer is not None and renderer != RENDERER:
+        raise ValueError(f"these settings ask for trains renderer {renderer}, but this genxai draws trains with "
+                         f"renderer {RENDERER}: pass renderer=genxai.data.trains.RENDERER (models are retrained)")
     images, table, boxes = _cached(n_images, img_size, seed * 2 + (split == "test"), task)
     labels = table[task].to_numpy().astype(np.int64) if task else np.zeros(len(table), np.int64)
     return ImageSet(from_uint8(images), __import__("torch").as_tensor(labels), (f"not {task}", task),
