@@ -145,6 +145,43 @@ def test_inverse_localisation_on_hand_made_masks():
         M.inverse_localisation(a, torch.ones(3, 4, 4, dtype=torch.bool))
 
 
+def test_inverse_localisation_pins_the_papers_formula():
+    """GANMEX Sec. 4.1: L = (sum_{S_c}|A_i| / card S_c) / (sum_{S_d}|A_i| / card S_d), S_c the complement
+    of S_d; |A| of a multi-channel map is summed over channels; regions of unequal size."""
+    mask = torch.zeros(2, 4, 4, dtype=torch.bool)
+    mask[:, 0, 0] = True                         # S_d: one pixel, S_c: 15 pixels
+    a = torch.zeros(2, 3, 4, 4)
+    a[0, 0, 0, 0], a[0, 1, 0, 0] = 2.0, -1.0     # |A| on S_d: 3 (channels summed, signs dropped)
+    a[0, 2, 3, 3] = -1.5                         # |A| on S_c: 1.5 over 15 pixels
+    a[1, :, :, :] = 0.1                          # uniform map -> 1 whatever the areas
+    L = M.inverse_localisation(a, mask)
+    expected0 = (1.5 / 15) / (3.0 / 1)
+    assert torch.allclose(L, torch.tensor([expected0, 1.0]))
+    # a map that puts everything on the common region (nothing on S_d) is penalised, not rewarded
+    bad = torch.zeros(1, 1, 4, 4)
+    bad[0, 0, 3, 3] = 1.0
+    assert M.inverse_localisation(bad, mask[:1]) > 1e6
+
+
+def test_table1_uses_object_mask_for_object_pairs_and_background_for_scene_pairs(monkeypatch):
+    """"different object" pairs: S_d = the object; "different scene" pairs: S_d = the background."""
+    from genxai.ganmex import experiments as E
+    obj = torch.zeros(4, 8, 8, dtype=torch.bool)
+    obj[:, 2:4, 2:4] = True                                   # 4-pixel object, 60-pixel scene
+
+    def on_object(method, kind, clf, x, c_o, c_t, **kw):      # every map: |A| = 1 on the object only
+        return obj[:, None].float().expand(-1, 3, -1, -1).clone() + 0.01
+
+    monkeypatch.setattr(E, "explain", on_object)
+    kinds = ["different object", "different object", "different scene", "different scene"]
+    t = E.localisation_table(None, torch.zeros(4, 3, 8, 8), torch.zeros(4), torch.zeros(4), obj, kinds,
+                             None, None).set_index("pairs")
+    common_obj = 3 * 0.01 / (3 * 1.01)                        # background / object
+    assert t.loc["different object", "IG zero"] == pytest.approx(common_obj, rel=1e-5)
+    assert t.loc["different scene", "IG zero"] == pytest.approx(1 / common_obj, rel=1e-5)
+    assert t.loc["overall", "n"] == 4
+
+
 def test_similarities_and_sparseness():
     a = torch.rand(4, 1, 16, 16)
     assert torch.allclose(M.spearman(a, a), torch.ones(4))

@@ -30,6 +30,21 @@ def test_bam_like_is_seeded_balanced_and_masked():
     assert pair_kind(0, 3) == "both"
 
 
+def test_bam_like_scene_families_differ_in_colour_as_well_as_texture():
+    """palette="family" (default): every stripes scene is green, every checker scene brown, so the
+    scene is learnable by a small CNN (with "shared" colours ours stayed at chance on the scene)."""
+    x, y, m = __import__("genxai.data.bam_like", fromlist=["generate"]).generate("test", 64, seed=0)
+    bg = ~m[:, None]
+    mean = (x * bg).sum((2, 3)) / bg.sum((2, 3))            # background colour per image
+    green_minus_red = mean[:, 1] - mean[:, 0]
+    stripes, checker = green_minus_red[y % 2 == 0], green_minus_red[y % 2 == 1]
+    assert stripes.min() > checker.max()
+    shared = data.load("bam_like", "test", n=64, seed=0, palette="shared")
+    assert shared.images.shape == (64, 3, 32, 32) and not torch.equal(shared.images, x)
+    with pytest.raises(ValueError, match="palette"):
+        data.load("bam_like", "test", n=4, palette="rainbow")
+
+
 def test_fruit_colour_classes_differ_by_colour_only():
     s = data.load("fruit_colour", "train", n=400)
     m = s.extra["mask"]
