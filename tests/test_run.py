@@ -41,6 +41,29 @@ def test_new_notebooks_are_discovered_without_lists(project):
         run.discover("nope")
 
 
+def test_one_notebook_of_a_paper_can_be_rerun_alone(project):
+    _notebook(project / "notebooks" / "demo", "02_more.ipynb",
+              body="from genxai import repro\nrec = repro.RunRecorder('demo', profile, run_name='run-02_more')\n"
+                   "rec.write_metrics({'more': n})\nrec.finish()")
+    run.reproduce("demo", "smoke", progress=False)
+    out = project / "results" / "smoke" / "demo"
+    first = (out / "01_demo.ipynb").stat().st_mtime_ns
+    runs = run.reproduce("demo", "smoke", params={"n": 9}, progress=False, notebook="02")
+    assert [r["notebook"] for r in runs] == ["notebooks/demo/02_more.ipynb"]
+    assert (out / "01_demo.ipynb").stat().st_mtime_ns == first          # 01 not rerun
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["more"] == 9 and metrics["n"] == 3                    # 02's keys updated, 01's kept
+    manifest = {e["path"]: e for e in json.loads((project / "results" / "smoke" / "MANIFEST.json").read_text())["files"]}
+    assert manifest["demo/01_demo.ipynb"]["produced_by"] == "notebooks/demo/01_demo.ipynb"
+    assert manifest["demo/02_more.ipynb"]["parameters"] == {"profile": "smoke", "n": 9}
+    with pytest.raises(run.ParameterError, match="unknown notebook '03'.*01_demo, 02_more"):
+        run.reproduce("demo", "smoke", notebook="03")
+    with pytest.raises(run.ParameterError, match="ambiguous notebook '0'"):
+        run.reproduce("demo", "smoke", notebook="0")
+    with pytest.raises(run.ParameterError, match="needs --paper"):
+        run.reproduce(None, "smoke", notebook="02")
+
+
 def test_unknown_parameter_lists_the_valid_ones(project):
     with pytest.raises(run.ParameterError) as err:
         run.reproduce("demo", "smoke", params={"n_sampels": 5})

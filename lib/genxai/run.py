@@ -49,7 +49,9 @@ class Notebook:
         return paths.results_dir(self.paper, profile) / self.path.name
 
 
-def discover(paper: str | None = None) -> list[Notebook]:
+def discover(paper: str | None = None, notebook: str | None = None) -> list[Notebook]:
+    """Notebooks under notebooks/<paper>/, optionally only the one whose name is ``notebook``
+    (its file stem, e.g. ``02_colour_and_bam``, or an unambiguous prefix such as ``02``)."""
     root = paths.notebooks_dir()
     found = [Notebook(p.parent.name, p) for p in sorted(root.glob("*/*.ipynb"))
              if ".ipynb_checkpoints" not in p.parts]
@@ -58,6 +60,15 @@ def discover(paper: str | None = None) -> list[Notebook]:
         found = [nb for nb in found if nb.paper == paper]
         if not found:
             raise ParameterError(f"unknown paper {paper!r}; notebooks exist for: {', '.join(papers)}")
+    if notebook is not None:
+        if paper is None:
+            raise ParameterError("--notebook needs --paper (notebook names repeat across papers)")
+        names = [nb.name for nb in found]
+        chosen = [nb for nb in found if nb.name == notebook] or [nb for nb in found if nb.name.startswith(notebook)]
+        if len(chosen) != 1:
+            problem = "unknown" if not chosen else "ambiguous"
+            raise ParameterError(f"{problem} notebook {notebook!r} for paper {paper!r}; its notebooks: {', '.join(names)}")
+        found = chosen
     return found
 
 
@@ -206,14 +217,14 @@ def summary(papers: Sequence[str], profile: str) -> str:
 
 def reproduce(paper: str | None = None, profile: str = paths.DEFAULT_PROFILE, workers: int = 1,
               params: dict[str, Any] | None = None, reference: bool = False,
-              progress: bool = True) -> list[dict[str, Any]]:
+              progress: bool = True, notebook: str | None = None) -> list[dict[str, Any]]:
     check_profile(profile)
     if reference and profile != "smoke":
         raise ParameterError("--reference records the smoke-profile executions nbval checks: use --profile smoke")
     params = dict(params or {})
     if "profile" in params:
         raise ParameterError("set the profile with --profile, not -p profile=...")
-    notebooks = discover(paper)
+    notebooks = discover(paper, notebook)
     validate_parameters(notebooks, params)
     workers = max(1, min(workers, len(notebooks)))
     # Split the cores between concurrent notebooks; seed_everything reads this.
@@ -236,7 +247,9 @@ def reproduce(paper: str | None = None, profile: str = paths.DEFAULT_PROFILE, wo
                 bar.update()
     bar.close()
     if not reference:
-        write_manifest(profile, runs)
+        # one notebook of a paper rerun: the paper's other files keep their producers, read from
+        # the executed notebooks in results/ (as ``genxai manifest`` does)
+        write_manifest(profile, runs if notebook is None else runs_from_results(profile, [paper]))
     return runs
 
 
@@ -262,7 +275,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     runs = reproduce(args.paper, args.profile, args.workers, _parse_params(args.param),
-                     reference=args.reference)
+                     reference=args.reference, notebook=args.notebook)
     for run in runs:
         print(f"{run['notebook']}: {run['seconds']} s -> {run['output']}")
     if not args.reference:
@@ -291,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reproduce", help="run notebooks with papermill into results/")
     p.add_argument("--paper", help="only this paper's notebooks (a folder of notebooks/)")
+    p.add_argument("--notebook", help="only this notebook of --paper (file stem or unambiguous prefix, e.g. 02)")
     p.add_argument("--profile", default=paths.DEFAULT_PROFILE, choices=PROFILES)
     p.add_argument("--workers", type=int, default=1, help="notebooks run at once")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
