@@ -19,23 +19,28 @@ from torch import nn
 from .classifiers import ClassifierConfig
 
 
+def _conv_bn_relu(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+
 class ConceptCNN(nn.Module):
-    """(conv-conv-pool) x 2, conv-conv, global max pool, fc-fc; ``features()`` = penultimate layer."""
+    """(conv-conv-pool) x 2, conv-conv, global max pool, fc-fc (each conv followed by BatchNorm and ReLU);
+    ``features()`` = penultimate layer."""
 
     def __init__(self, in_channels: int = 3, n_classes: int = 2, width: int = 16, hidden: int = 64,
                  dropout: float = 0.1):
         super().__init__()
         self.in_channels, self.n_classes = in_channels, n_classes
         w = width
+        # BatchNorm after every conv: without it this plain six-conv stack never left its constant
+        # start on TypeA (train loss 0.693 and test accuracy 0.50 for three epochs, cpu profile)
+        conv = _conv_bn_relu
         self.body = nn.Sequential(
-            nn.Conv2d(in_channels, w, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(w, w, 3, padding=1), nn.ReLU(),
+            *conv(in_channels, w), *conv(w, w),
             nn.MaxPool2d(2),
-            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(2 * w, 2 * w, 3, padding=1), nn.ReLU(),
+            *conv(w, 2 * w), *conv(2 * w, 2 * w),
             nn.MaxPool2d(2),
-            nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(4 * w, 4 * w, 3, padding=1), nn.ReLU(),
+            *conv(2 * w, 4 * w), *conv(4 * w, 4 * w),
             nn.AdaptiveMaxPool2d(1),
             nn.Flatten(),
         )
