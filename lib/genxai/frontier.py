@@ -96,16 +96,15 @@ def endpoints(encode_or_sample: torch.Tensor, decode: Callable, classifier: nn.M
         rest = probs[:, c].argsort(descending=True)
         rest = rest[~torch.isin(rest, confident)]
         idx = torch.cat([confident, rest])[:n].to(z.device)
-        out = z[idx]
-        weak = probs[idx.cpu(), c] < margin
-        info[f"refined_{name}"] = int(weak.sum())
+        out, p = z[idx], probs[idx.cpu(), c]
+        weak = p < margin
         if weak.any() and refine_steps > 0:
             w = weak.nonzero().flatten().to(z.device)
             out = out.clone()
-            out[w], p = refine(decode, classifier, out[w], c, margin, refine_steps)
-            info[f"below_margin_{name}"] = int((p < margin).sum())
-        else:
-            info[f"below_margin_{name}"] = int(weak.sum()) if refine_steps <= 0 else 0
+            out[w], p_moved = refine(decode, classifier, out[w], c, margin, refine_steps)
+            p[weak] = p_moved.cpu()
+        info[f"refined_{name}"] = int(weak.sum()) if refine_steps > 0 else 0
+        info[f"below_margin_{name}"] = int((p < margin).sum())
         return out
 
     if len(z) == 0:

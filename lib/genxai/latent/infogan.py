@@ -9,7 +9,7 @@ authors' code (openai/InfoGAN, ``infogan_trainer.py``) also minimises the MI ter
 discriminator step over D's body, D's head and Q (``mi_in_d=True``), and fixes the continuous
 codes' Gaussian at unit variance (``fixed_std=True``).  Both switches are kept, but in our
 cpu profile (seed 0, 20 epochs) that variant matched only 0.45 of the generated digits to
-codes, against 0.77 for the default (15 epochs).  Our reading: D's body then learns whatever features make
+codes, against 0.74-0.77 for the default (15 epochs; runs with 2 and 1 threads).  Our reading: D's body then learns whatever features make
 the codes easy to tell apart, and G encodes the codes in style as readily as in digit identity.
 """
 
@@ -110,7 +110,7 @@ class InfoGANConfig(ModelConfig):
     lambda_cont: float = 0.1     # MI weight of the continuous codes (InfoGAN paper)
     fixed_std: bool = False      # unit-variance Gaussian for the continuous codes (InfoGAN's code for MNIST)
     mi_in_d: bool = False        # True: the D step also minimises the MI term over D's body and Q (InfoGAN's code);
-                                 # measured worse here (0.45 vs 0.77 code accuracy, see the module docstring)
+                                 # measured worse here (0.45 vs 0.74-0.77 code accuracy, see the module docstring)
     width: int = 64
     attention: bool = False
     hidden: int = 1024           # FC layer of G (after the input) and of D (before the heads), as in InfoGAN
@@ -135,7 +135,7 @@ class InfoGANConfig(ModelConfig):
         from ..train import Trainer
         train = data.load(self.dataset, "train", n=self.n_train, seed=self.seed)
         G, D, Q = model.G, model.D, model.Q
-        # Q belongs to the discriminator side (InfoGAN's code); without mi_in_d it is trained with G instead
+        # Q is trained with G by default; with mi_in_d it joins the discriminator side, as in InfoGAN's code
         d_params = list(D.parameters()) + (list(Q.parameters()) if self.mi_in_d else [])
         g_params = list(G.parameters()) + ([] if self.mi_in_d else list(Q.parameters()))
         opt_d = torch.optim.Adam(d_params, lr=self.lr_d, betas=(self.beta1, 0.999))
