@@ -87,3 +87,27 @@ def test_tqdm_disable_turns_our_progress_bars_off(monkeypatch):
     assert repro.show_progress(True) and not repro.show_progress(False)
     monkeypatch.setenv("TQDM_DISABLE", "1")
     assert not repro.show_progress(True)
+
+
+def test_git_dirty_ignores_regenerated_results_but_not_code(tmp_path, monkeypatch):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.org")
+    git("config", "user.name", "t")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "results").mkdir()
+    (tmp_path / "lib" / "code.py").write_text("x = 1\n")
+    (tmp_path / "results" / "metrics.json").write_text("{}\n")
+    git("add", ".")
+    git("commit", "-qm", "init")
+    monkeypatch.setenv("GENXAI_ROOT", str(tmp_path))
+    sha, dirty = repro.git_sha()
+    assert len(sha) == 40 and dirty is False
+    (tmp_path / "results" / "metrics.json").write_text('{"acc": 0.9}\n')  # a rerun rewrites results
+    assert repro.git_sha()[1] is False
+    (tmp_path / "lib" / "code.py").write_text("x = 2\n")  # an uncommitted code change
+    assert repro.git_sha()[1] is True

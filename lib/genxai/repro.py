@@ -89,12 +89,17 @@ def show_progress(progress: bool = True) -> bool:
 
 # --------------------------------------------------------------------------- provenance
 def git_sha(short: bool = False) -> tuple[str | None, bool | None]:
-    """(commit sha, dirty flag) of the repository, or (None, None) outside a checkout."""
+    """(commit sha, dirty flag) of the repository, or (None, None) outside a checkout.
+
+    Dirty means tracked files outside ``results/`` differ from the commit."""
     try:
         root = paths.root()
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                              text=True, check=True, timeout=10).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        # results/ is excluded: a run rewrites the committed results it regenerates before it writes
+        # its provenance, so counting them would mark every rerun dirty; the flag is about the code.
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                 ":(exclude)results"],
                                 cwd=root, capture_output=True, text=True, check=True,
                                 timeout=10).stdout
         return (sha[:12] if short else sha), bool(status.strip())
