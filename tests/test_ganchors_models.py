@@ -32,3 +32,22 @@ def test_attribute_returns_binary_masks_and_protocol_tables():
     assert float(t1.ratio_to_stitching.iloc[0]) == 1.0
     assert ((t2.independent_precision >= 0) & (t2.independent_precision <= 1)).all()
     assert (t2.over_xi[t2.method == "random_stitching"] == 0).all()
+    assert "step_cap" not in t1  # only stated when the samplers are given
+
+
+def test_paper_rows_step_cap_applies_to_the_papers_rows_only():
+    from genxai.anchors import DiverseEncoder
+    G = Generator(nz=8, ngf=4).eval()
+    samplers = make_samplers(G, DiverseEncoder(nz=8), -torch.ones(3, 1, 28, 28), xi=0.5, n_latents=8,
+                             max_steps=50, paper_rows_max_steps=15)
+    caps = {k: getattr(s, "max_steps", None) for k, s in samplers.items()}
+    assert caps == {"random_stitching": None, "batch": 15, "batch_bn": 15, "encoder": 15,
+                    "batch_bn_reuse": 50, "encoder_reuse": 50}
+    same = make_samplers(G, None, -torch.ones(3, 1, 28, 28), xi=0.5, n_latents=8, max_steps=7)
+    assert {getattr(s, "max_steps", None) for k, s in same.items() if k != "random_stitching"} == {7}
+    import pandas as pd
+    df = pd.DataFrame({"method": ["random_stitching", "batch", "batch_bn_reuse"], "minutes": [1.0, 4.0, 2.0],
+                       "image": [0, 0, 0], "precision": 1.0, "independent_precision": 1.0, "size": 1,
+                       "coverage": 0.5, "found": True, "over_xi": 0.0})
+    t1, _ = summarize(df, samplers=samplers)
+    assert t1.step_cap.tolist()[1:] == [15, 50] and pd.isna(t1.step_cap.iloc[0])
