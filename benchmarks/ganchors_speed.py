@@ -33,6 +33,8 @@ def main() -> None:
     enc = get_or_train(EncoderConfig(gan=gan_cfg, **P.encoder)).model.eval()
     test = data.load(args.dataset, "test")
     images = test.first_of_each_class().images[: args.images or P.n_images]
+    # one step cap (max_steps) for every row on purpose: the notebook's cheaper cap for the paper's rows
+    # (paper_rows_max_steps) saves wall time, but a speed benchmark compares samplers under equal settings
     samplers = make_samplers(G, enc, test.images[len(test) // 2:], P.xi, P.n_latents,
                              restart_steps=P.restart_steps, max_steps=P.max_steps)
     if args.methods:
