@@ -15,7 +15,8 @@ import argparse
 from genxai import data, profiles, repro
 from genxai.anchors import DCGANConfig, EncoderConfig, SearchConfig
 from genxai.anchors.experiment import make_samplers, run_protocol, summarize
-from genxai.models import get_or_train, standard_classifier
+from genxai.models import standard_classifier
+from genxai.models.parallel import get_or_train_many
 
 
 def main() -> None:
@@ -29,8 +30,10 @@ def main() -> None:
     repro.seed_everything(0)
     clf = standard_classifier(args.dataset, args.profile).model
     gan_cfg = DCGANConfig(dataset=args.dataset, **P.gan)
-    G = get_or_train(gan_cfg).model.G.eval()
-    enc = get_or_train(EncoderConfig(gan=gan_cfg, **P.encoder)).model.eval()
+    # trained (if uncached) the way the notebook trains them, so the benchmark explains the same weights
+    [gan] = get_or_train_many([gan_cfg])
+    [enc] = get_or_train_many([EncoderConfig(gan=gan_cfg, **P.encoder)])
+    G, enc = gan.model.G.eval(), enc.model.eval()
     test = data.load(args.dataset, "test")
     images = test.first_of_each_class().images[: args.images or P.n_images]
     # one step cap (max_steps) for every row on purpose: the notebook's cheaper cap for the paper's rows

@@ -32,6 +32,12 @@ def test_workers_train_into_the_cache_the_same_weights_as_in_process(tmp_genxai,
         assert torch.equal(value, here[name]), name
 
 
+def test_a_lone_uncached_model_gets_the_same_thread_count(tmp_genxai, monkeypatch):
+    monkeypatch.setenv("GENXAI_THREADS", "2")
+    [model] = get_or_train_many([_cfg(2)], workers=2, progress=False)
+    assert model.record["provenance"]["torch_threads"] == 1  # as when it trains beside another
+
+
 def test_cached_configs_start_no_worker(tmp_genxai, monkeypatch):
     get_or_train(_cfg(0), progress=False)
 
@@ -42,6 +48,8 @@ def test_cached_configs_start_no_worker(tmp_genxai, monkeypatch):
     assert model.path == cache.cache_paths(_cfg(0))[0]
 
 
-def test_rejects_what_is_not_a_config():
+def test_rejects_what_is_not_a_config_and_bad_worker_counts():
     with pytest.raises(TypeError, match="ModelConfig"):
         get_or_train_many([{"dataset": "mnist"}])
+    with pytest.raises(ValueError, match="workers"):
+        get_or_train_many([_cfg(0)], workers=0)

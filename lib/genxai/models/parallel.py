@@ -12,7 +12,10 @@ Every worker trains with ``default_threads() // workers`` threads (at least 1) t
 :func:`~genxai.models.cache.get_or_train`, so the model lands in the same cache, under
 the same key, with the thread count in its provenance record.  Training is deterministic
 for a given thread count (tested: a worker's model equals one trained in-process with the
-same count).  On CUDA, or with one worker, it simply trains one model after the other.
+same count), and on CPU the count depends on ``workers`` only: a lone uncached model also
+trains in a worker, so its weights do not depend on which notebook asked for it first —
+train a family through this function everywhere it is trained.  On CUDA, or with one
+worker, it trains one model after the other in this process.
 """
 
 from __future__ import annotations
@@ -55,15 +58,19 @@ def get_or_train_many(configs: Sequence[ModelConfig], device: str | torch.device
         raise TypeError(f"get_or_train_many needs ModelConfig objects, got a {bad}")
     dev = resolve_device(device) if isinstance(device, str) else device
     todo = list({cache_key(c): c for c in configs if not is_cached(c)}.values())  # each once
-    n_workers = min(len(todo), workers if workers is not None else default_threads())
-    if dev.type == "cpu" and n_workers > 1:
-        threads = max(1, default_threads() // n_workers)
+    n_workers = workers if workers is not None else default_threads()
+    if n_workers < 1:
+        raise ValueError(f"workers must be >= 1, got {n_workers}")
+    # the thread count follows from `workers` alone, not from how many models happen to be
+    # uncached, so a config gets the same weights whichever notebook trains it first
+    threads = max(1, default_threads() // n_workers)
+    if dev.type == "cpu" and n_workers > 1 and todo:
         context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch threads
-        with ProcessPoolExecutor(n_workers, mp_context=context, initializer=_init_worker,
+        with ProcessPoolExecutor(min(n_workers, len(todo)), mp_context=context, initializer=_init_worker,
                                  initargs=(threads,)) as pool:
             futures = [pool.submit(_train_in_worker, c) for c in todo]
             bar = tqdm(as_completed(futures), total=len(futures), disable=not show_progress(progress),
-                       desc=f"training {len(todo)} models in {n_workers} processes x {threads} thread(s)")
+                       desc=f"training {len(todo)} model(s) in processes of {threads} thread(s)")
             for future in bar:
                 future.result()  # re-raises a worker's exception here, with its traceback
     return [get_or_train(c, device=dev, progress=progress) for c in configs]
