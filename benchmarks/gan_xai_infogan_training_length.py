@@ -6,6 +6,9 @@ under the best one-to-one code-digit matching (the notebook's metric).  Training
 checkpoint between measurements, so the model after 15 epochs is the one a 15-epoch run gives.
 
     python benchmarks/gan_xai_infogan_training_length.py --seed 0 --epochs 25 --threads 1
+    python benchmarks/gan_xai_infogan_training_length.py --set lr_g=2e-4 --set lambda_cat=2
+
+``--set NAME=VALUE`` overrides one field of the profile's InfoGANConfig (a variant to compare).
 
 Run two seeds side by side with ``--threads 1`` each on 2 cores.  Nothing is cached: the
 checkpoint lives in a temporary folder.
@@ -26,6 +29,19 @@ from genxai.latent import InfoGANConfig, code_predictions, matched_accuracy
 from genxai.models import standard_classifier
 
 
+def parse_overrides(items: list[str]) -> dict:
+    """``["lr_g=2e-4", "mi_in_d=true"]`` -> typed values, checked against InfoGANConfig's fields."""
+    fields = {f.name: f for f in dataclasses.fields(InfoGANConfig)}
+    out = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or name not in fields:
+            raise SystemExit(f"--set {item!r}: expected NAME=VALUE with NAME one of {sorted(fields)}")
+        kind = type(getattr(InfoGANConfig, name, None))
+        out[name] = raw.lower() in ("1", "true", "yes") if kind is bool else kind(raw) if kind in (int, float) else raw
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="cpu", help="gan_xai profile whose InfoGAN settings are used")
@@ -34,15 +50,17 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=5, help="measure after every this many epochs")
     ap.add_argument("--threads", type=int, default=1, help="torch threads of this process")
     ap.add_argument("--per-code", type=int, default=100, help="generated images per categorical code")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="override an InfoGANConfig field of the profile, e.g. --set lr_g=2e-4 (repeatable)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     P = profiles.get("gan_xai", args.profile)
     classifier = standard_classifier("mnist", args.profile, progress=False).model.eval()
-    config = InfoGANConfig(**{**P.infogan, "seed": args.seed})
+    config = InfoGANConfig(**{**P.infogan, **parse_overrides(args.set), "seed": args.seed})
     repro.seed_everything(args.seed, threads=None)  # as get_or_train seeds, then builds, a training
     model = config.build()
     started = time.time()
-    print(f"seed {args.seed}, {args.threads} thread(s), settings {P.infogan}")
+    print(f"seed {args.seed}, {args.threads} thread(s), settings {dataclasses.asdict(config)}")
     print("epochs  accuracy  seconds")
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = Path(tmp) / "infogan.partial.pt"

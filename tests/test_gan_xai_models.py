@@ -24,6 +24,21 @@ def test_attention_starts_as_identity_and_rows_are_distributions():
     assert not torch.allclose(block(x), x)
 
 
+def test_attention_is_sagans_formula():
+    """o_i = sum_j softmax_j(q_i . k_j) v_j with q, k, v 1x1 projections (SAGAN Eq. 1-2), then gamma * o + x."""
+    torch.manual_seed(0)
+    block = SelfAttention(16)
+    block.gamma.data.fill_(0.7)
+    x = torch.randn(2, 16, 3, 4)
+    def conv1x1(layer):  # a 1x1 convolution written out as a sum over input channels
+        return (torch.einsum("oc,bchw->bohw", layer.weight[:, :, 0, 0], x) + layer.bias.view(1, -1, 1, 1)).flatten(2)
+    q, k, v = conv1x1(block.query), conv1x1(block.key), conv1x1(block.value)
+    beta = torch.softmax(torch.einsum("bci,bcj->bij", q, k), dim=-1)      # (B, N_query, N_key)
+    o = torch.einsum("bij,bcj->bci", beta, v).view(2, 16, 3, 4)
+    assert torch.allclose(block(x), 0.7 * o + x, atol=1e-5)
+    assert torch.allclose(block.last_attention, beta, atol=1e-6)
+
+
 def test_attention_maps_pick_the_query_row():
     torch.manual_seed(0)
     G = Generator(latent_dim=8, width=8, attention=True).eval()
