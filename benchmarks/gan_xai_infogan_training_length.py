@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -30,15 +31,19 @@ from genxai.models import standard_classifier
 
 
 def parse_overrides(items: list[str]) -> dict:
-    """``["lr_g=2e-4", "mi_in_d=true"]`` -> typed values, checked against InfoGANConfig's fields."""
+    """``["lr_g=2e-4", "mi_in_d=true", "n_train=4000"]`` -> typed values, names checked against InfoGANConfig."""
     fields = {f.name: f for f in dataclasses.fields(InfoGANConfig)}
     out = {}
     for item in items:
         name, sep, raw = item.partition("=")
         if not sep or name not in fields:
             raise SystemExit(f"--set {item!r}: expected NAME=VALUE with NAME one of {sorted(fields)}")
-        kind = type(getattr(InfoGANConfig, name, None))
-        out[name] = raw.lower() in ("1", "true", "yes") if kind is bool else kind(raw) if kind in (int, float) else raw
+        try:  # numbers, true/false and null as JSON; anything else is a string (e.g. dataset=fashion_mnist)
+            value = json.loads(raw.lower() if raw.lower() in ("true", "false", "null") else raw)
+        except ValueError:
+            value = raw
+        out[name] = float(value) if isinstance(getattr(InfoGANConfig, name, None), float) and \
+            isinstance(value, int) and not isinstance(value, bool) else value
     return out
 
 
