@@ -181,3 +181,56 @@ def test_warm_started_continuing_chains_keep_the_constraint(setup):
     used = s.pool.used[key]
     assert int(used.sum()) == 30 and (s.pool.loss(key)[used] < xi).all()
     assert s.bind(image, labels)._chains == {}                          # a new image starts fresh
+
+
+@pytest.mark.parametrize("reuse", [False, True])
+def test_present_within_xi_marks_exactly_the_superpixels_reconstructed_under_xi(setup, reuse):
+    """Shared present-masks: P = anchor + superpixels with MSE < xi; x pasted on P; Eq. 8 holds on P."""
+    G, image, labels = setup
+    xi = 0.2
+    s = BatchNormTrainSampler(G, xi=xi, n_latents=8, present_within_xi=True, reuse=reuse,
+                              pool_init=32 if reuse else 0).bind(image, labels)
+    generated = []
+    generate = s.generate
+    s.generate = lambda anchor, n: generated.append(generate(anchor, n)) or generated[-1]
+    torch.manual_seed(4)
+    anchor = [1]
+    imgs, present = s.sample(anchor, 16)
+    gz = generated[-1]
+    assert present[:, anchor].all() and present.sum() > 16          # something beyond the anchor is shared
+    for i in range(16):
+        P = [f for f in range(s.n_features) if present[i, f]]
+        A = s.mask(P)
+        assert torch.equal(imgs[i, 0][A.bool()], image[0][A.bool()])          # x pasted on all of P
+        assert torch.equal(imgs[i, 0][~A.bool()], gz[i, 0][~A.bool()])       # G(z) everywhere else
+        assert float(anchor_loss(gz[i:i + 1], image * A, A)) < xi            # Eq. 8 on the enlarged set
+        for f in range(s.n_features):
+            if f in anchor:
+                continue
+            m = torch.as_tensor(labels == f)
+            mse = float(((gz[i, 0][m] - image[0][m]) ** 2).mean())
+            assert (mse < xi) == bool(present[i, f]), (i, f, mse)
+
+
+def test_small_requests_optimise_min_latents_and_chains_resume(setup):
+    """A 1-sample request optimises min_latents latents; a later larger request continues them."""
+    G, image, labels = setup
+    xi = 0.2
+    s = BatchNormTrainSampler(G, xi=xi, n_latents=16, reuse=True, pool_init=0, min_latents=4).bind(image, labels)
+    batches = []
+    forward = s._forward
+    s._forward = lambda z: batches.append(len(z)) or forward(z)
+    torch.manual_seed(5)
+    s.sample([1, 3], 1)
+    assert set(batches) == {4} and len(s._chains[(1, 3)]) == 4
+    fresh = []
+    init = s.init_latents
+    s.init_latents = lambda k: fresh.append(k) or init(k)
+    batches.clear()
+    s.sample([1, 3], 10)
+    assert set(batches) == {16}
+    A = s.mask([1, 3])[None, None]
+    assert (s.pool.loss((1, 3))[s.pool.used[(1, 3)]] < xi).all()       # Eq. 8 held for every served image
+    assert float(anchor_loss(s.pool.images[-1:], image * A, A)) < xi
+    # the larger request continued the 4 stored latents and drew only 12 fresh ones to fill its batch
+    assert fresh[0] == 12 and len(s._chains[(1, 3)]) == 16

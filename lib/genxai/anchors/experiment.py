@@ -22,7 +22,8 @@ METHODS = ("random_stitching", "batch", "batch_bn", "encoder",   # the rows of t
 def make_samplers(G: nn.Module, encoder: nn.Module | None, backgrounds: torch.Tensor, xi: float,
                   n_latents: int = 64, lr_eval: float = 1e-2, lr_bn: float = 1e-1,
                   restart_steps: int = 1000, seed: int = 0, max_steps: int | None = None,
-                  reuse: bool = True, pool_init: int = 512, warm: float | None = 0.5,
+                  reuse: bool = True, pool_init: int = 512, warm: float | None = 0.25, lr_reuse: float = 0.3,
+                  min_latents: int = 8, present_within_xi: bool = True,
                   paper_rows_max_steps: int | None = None) -> dict[str, Sampler]:
     """The four Table 1 rows: stitching, Alg. 3 (G eval, lr 1e-2), Alg. 3 BN-train (lr 1e-1), encoder init.
 
@@ -32,8 +33,11 @@ def make_samplers(G: nn.Module, encoder: nn.Module | None, backgrounds: torch.Te
 
     ``reuse`` adds our rows ``batch_bn_reuse`` and ``encoder_reuse``: the same samplers with sample
     reuse across candidate anchors (``SamplePool``, ``pool_init`` prior draws per explained image);
-    ``batch_bn_reuse`` also warm-starts its latents from the pool (noise ``warm``), ``encoder_reuse``
-    keeps the diverse encoder's initialisation.
+    ``batch_bn_reuse`` also warm-starts its latents from the pool (noise ``warm``) and steps with Adam
+    lr ``lr_reuse`` (0.3 took 25 % fewer steps than the authors' 0.1 on hard anchors; 0.5 no fewer),
+    ``encoder_reuse`` keeps the diverse encoder's initialisation and lr.  Both optimise only
+    ``min_latents`` latents for requests of 1-2 samples, and with ``present_within_xi`` share their
+    samples with super-anchors (``GANSampler.sample``).
     """
     paper_cap = max_steps if paper_rows_max_steps is None else paper_rows_max_steps
     out: dict[str, Sampler] = {
@@ -47,13 +51,13 @@ def make_samplers(G: nn.Module, encoder: nn.Module | None, backgrounds: torch.Te
         out["encoder"] = EncoderSampler(G, encoder, xi=xi, n_latents=n_latents, lr=lr_bn,
                                         restart_steps=restart_steps, max_steps=paper_cap)
     if reuse:
-        out["batch_bn_reuse"] = BatchNormTrainSampler(G, xi=xi, n_latents=n_latents, lr=lr_bn,
+        ours = dict(reuse=True, pool_init=pool_init, min_latents=min_latents, present_within_xi=present_within_xi)
+        out["batch_bn_reuse"] = BatchNormTrainSampler(G, xi=xi, n_latents=n_latents, lr=lr_reuse,
                                                       restart_steps=restart_steps, max_steps=max_steps,
-                                                      reuse=True, pool_init=pool_init, warm=warm)
+                                                      warm=warm, **ours)
         if encoder is not None:
             out["encoder_reuse"] = EncoderSampler(G, encoder, xi=xi, n_latents=n_latents, lr=lr_bn,
-                                                  restart_steps=restart_steps, max_steps=max_steps,
-                                                  reuse=True, pool_init=pool_init)
+                                                  restart_steps=restart_steps, max_steps=max_steps, **ours)
     return out
 
 

@@ -186,7 +186,8 @@ class GANSampler(Sampler):
                  threshold_dist: bool = False, restart_steps: int = 1000, reset_adam: bool = True,
                  bn_train: bool = False, nz: int | None = None, max_steps: int | None = None,
                  reuse: bool = False, pool_init: int = 512, pool_max: int = 16384,
-                 warm: float | None = None, warm_top: int = 32):
+                 warm: float | None = None, warm_top: int = 32, present_within_xi: bool = False,
+                 min_latents: int | None = None):
         self.G = copy.deepcopy(generator) if bn_train else generator
         for p in self.G.parameters():
             p.requires_grad_(False)
@@ -200,11 +201,16 @@ class GANSampler(Sampler):
         # sample reuse (ours, not in the paper; see ``SamplePool``): keep every generator image of
         # this bound image and serve any request whose constraint it meets before optimising
         self.reuse, self.pool_init, self.pool_max = reuse, pool_init, pool_max
+        # with reuse: the smallest batch a small request optimises (None: always n_latents)
+        self.min_latents = n_latents if min_latents is None else min(min_latents, n_latents)
         # warm start (ours, needs reuse): new latents = the z of one of the ``warm_top`` stored images
         # of lowest loss under the requested anchor + N(0, warm^2 I); None: prior draws
         self.warm, self.warm_top = warm, warm_top
         if warm is not None and not reuse:
             raise ValueError("warm starts come from the sample pool: pass reuse=True with warm=...")
+        # shared present-masks (ours): also mark, and paste x on, every superpixel the sample
+        # reconstructs within xi, so that the search reuses the sample for super-anchors (see ``sample``)
+        self.present_within_xi = present_within_xi
         self.pool: SamplePool | None = None
         self._surplus: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._warm_key: tuple | None = None
@@ -249,15 +255,21 @@ class GANSampler(Sampler):
         dev = next(self.G.parameters()).device
         target = (self.image * A).to(dev)
         Ad = A.to(dev)
-        # with reuse a full batch is optimised even for small requests: the surplus feeds the pool
-        b = self.n_latents if self.reuse else min(self.n_latents, n)
+        # with reuse a full batch is optimised even for small requests (the surplus feeds the pool),
+        # except that requests of a few samples (the search's first pull of an arm is 1 sample)
+        # optimise only max(min_latents, 4 n) latents: a step costs about linearly in the batch
+        b = (min(self.n_latents, max(self.min_latents, 4 * n)) if self.reuse else min(self.n_latents, n))
         queue = torch.sort(self.thresholds(max(n, b)), descending=True).values
         active, queue = queue[:b].clone(), queue[b:]
         chain = self._chains.pop(self._warm_key, None) if self.reuse else None
-        if chain is not None and len(chain) == b:
+        spare = None
+        if chain is not None:
             # continuation: the anchor's latents resume where its last request stopped, so repeated
-            # requests of one anchor are one long run of Algorithm 3 (collected latents were replaced)
-            z = chain.to(dev).requires_grad_(True)
+            # requests of one anchor are one long run of Algorithm 3 (collected latents were replaced);
+            # a smaller batch leaves the rest of the chain waiting, a larger one adds fresh latents
+            spare = chain[b:] if len(chain) > b else None
+            z = torch.cat([chain[:b], self.init_latents(max(0, b - len(chain)))])
+            z = z.to(dev).requires_grad_(True)
         else:
             z = self.init_latents(b).to(dev).requires_grad_(True)
         opt = torch.optim.Adam([z], lr=self.lr)
@@ -327,7 +339,8 @@ class GANSampler(Sampler):
         if self.reuse and self._warm_key is not None:
             with torch.no_grad():   # used latents never continue: they restart fresh
                 z[done.to(dev)] = self.init_latents(len(done)).to(dev)
-            self._chains[self._warm_key] = z.detach().cpu()
+            z = z.detach().cpu()
+            self._chains[self._warm_key] = z if spare is None else torch.cat([z, spare])
         self.stats.seconds += time.perf_counter() - start
         self._got_z = torch.cat(got_z)[:n]
         return torch.cat(got_x)[:n], torch.cat(got_l)[:n]
@@ -356,11 +369,27 @@ class GANSampler(Sampler):
         return torch.cat(parts)
 
     def sample(self, anchor, n):
-        A = self.mask(anchor)[None, None]
+        """Eq. 8 composites (1 - A) G(z) + x_hat and their present-masks.
+
+        Paper: a sample keeps its anchor's superpixels only.  ``present_within_xi`` (ours): every
+        other superpixel whose own MSE to x is below xi is also kept (x pasted there) and marked
+        present, as random stitching marks the superpixels it happens to keep.  The search then
+        counts the sample for super-anchors too (``_make_tuples`` inherits a parent's samples that
+        contain the new superpixel), and Eq. 8 still holds for the enlarged set P: the loss over P is
+        a pixel-weighted mean of the anchor's loss (< xi' <= xi) and per-superpixel losses (< xi).
+        """
+        anchor = [int(a) for a in anchor]
         gz = self.generate(anchor, n)
-        images = (1 - A) * gz + A * self.image            # Eq. 8: (1 - A) G(z) + x_hat
         present = np.zeros((n, self.n_features), dtype=bool)
-        present[:, [int(a) for a in anchor]] = True       # a sample counts for its own anchor only
+        if self.present_within_xi:
+            sq = ((gz - self.image) ** 2).sum(1)                                   # (n, H, W)
+            n_pix = self._masks.flatten(1).sum(1) * self.image.shape[0]
+            mse = torch.einsum("nhw,mhw->nm", sq, self._masks) / n_pix             # (n, M)
+            present[:] = (mse < self.xi).numpy()
+        present[:, anchor] = True       # paper: a sample counts for its own anchor only
+        seg = torch.as_tensor(self.segments, dtype=torch.long)
+        keep = torch.as_tensor(present)[:, seg].float()[:, None]                  # (n, 1, H, W)
+        images = (1 - keep) * gz + keep * self.image      # Eq. 8: (1 - A) G(z) + x_hat, A = P
         return images, present
 
 
