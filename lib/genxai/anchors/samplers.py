@@ -376,7 +376,8 @@ class GANSampler(Sampler):
         present, as random stitching marks the superpixels it happens to keep.  The search then
         counts the sample for super-anchors too (``_make_tuples`` inherits a parent's samples that
         contain the new superpixel), and Eq. 8 still holds for the enlarged set P: the loss over P is
-        a pixel-weighted mean of the anchor's loss (< xi' <= xi) and per-superpixel losses (< xi).
+        a pixel-weighted mean of the anchor's loss (< xi' <= xi) and per-superpixel losses (< xi),
+        for every sample that met its threshold (the step cap's fill-ins above xi meet it on neither).
         """
         anchor = [int(a) for a in anchor]
         gz = self.generate(anchor, n)
