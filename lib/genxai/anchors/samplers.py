@@ -106,6 +106,11 @@ def anchor_loss(out: torch.Tensor, target: torch.Tensor, A: torch.Tensor) -> tor
     return ((A * (out - target)) ** 2).flatten(1).sum(1) / (A.sum() * c + 1e-9)
 
 
+def superpixel_sse(images: torch.Tensor, image: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """(n, M) squared error of each image to ``image`` summed over each superpixel's pixels and channels."""
+    return torch.einsum("nhw,mhw->nm", ((images - image) ** 2).sum(1), masks.float())
+
+
 class SamplePool:
     """Every generator image G(z) made for one bound image, with its squared error per superpixel.
 
@@ -137,10 +142,9 @@ class SamplePool:
         images = images[:room].detach().float().cpu()
         latents = latents[:room].detach().float().cpu().flatten(1)
         self.latents = latents if self.latents is None else torch.cat([self.latents, latents])
-        sq = ((images - self.image) ** 2).sum(1)                           # (n, H, W)
         start = len(self)
         self.images = torch.cat([self.images, images])
-        self.sse = torch.cat([self.sse, torch.einsum("nhw,mhw->nm", sq, self.masks)])
+        self.sse = torch.cat([self.sse, superpixel_sse(images, self.image, self.masks)])
         if used_by is not None:
             self._used(used_by)[start:] = True
 
@@ -383,9 +387,8 @@ class GANSampler(Sampler):
         gz = self.generate(anchor, n)
         present = np.zeros((n, self.n_features), dtype=bool)
         if self.present_within_xi:
-            sq = ((gz - self.image) ** 2).sum(1)                                   # (n, H, W)
             n_pix = self._masks.flatten(1).sum(1) * self.image.shape[0]
-            mse = torch.einsum("nhw,mhw->nm", sq, self._masks) / n_pix             # (n, M)
+            mse = superpixel_sse(gz, self.image, self._masks) / n_pix              # (n, M)
             present[:] = (mse < self.xi).numpy()
         present[:, anchor] = True       # paper: a sample counts for its own anchor only
         seg = torch.as_tensor(self.segments, dtype=torch.long)
