@@ -123,3 +123,27 @@ def test_loader_split_and_labels():
     assert not np.array_equal(tr.images.numpy(), te.images.numpy())
     with pytest.raises(ValueError, match="unknown task"):
         T.render_trains(4, 32, task="NoSuchTrain")
+
+
+@pytest.mark.parametrize("cargo", T.CARGO)
+def test_cargo_sits_in_a_body_coloured_window_over_the_cross_bars(cargo):
+    """Cargo is white or black and the reinforced car's cross bars are dark: black cargo drawn straight
+    over the bars merged with them and its shape (circle = passengers, needed for WarTrain/TypeA) was
+    invisible.  Every cargo item now has a window in the body colour, drawn after the bars, around it."""
+    from matplotlib.path import Path
+    t = T.Train([W(1, "reinforced", "saw", 2, cargo, q) for q in (1, 2, 3)] + [W(2, "reinforced", "open", 3, cargo, 1)])
+    prims, _ = T.layout(t, 0.1, 0.3)
+    n_cargo = 0
+    for i, (part, kind, poly, colour) in enumerate(prims):
+        if kind != "cargo":
+            continue
+        n_cargo += 1
+        w_part, w_kind, window, w_colour = prims[i - 1]
+        assert (w_part, w_kind, w_colour) == (part, "cargo_window", "body")
+        bars = [j for j, p in enumerate(prims) if p[0] == part and p[1] == "bar"]
+        assert len(bars) == 2 and max(bars) < i - 1          # drawn over the bars
+        centre = poly.mean(0)
+        inner = centre + (poly - centre) * 0.99
+        assert Path(window).contains_points(inner).all()    # the item lies inside its window
+        assert (np.ptp(window, 0) > 1.3 * np.ptp(poly, 0)).all()  # with a margin of body colour
+    assert n_cargo == 1 + 2 + 3 + 1

@@ -198,6 +198,7 @@ MAX_LEN = LOCO_LEN + 4 * (WAGON_LEN[2] + MAX_SPACING)
 FIT_LEN = 6.5
 CARGO_R = 0.3         # largest cargo half-size; smaller when three items share a short wagon
 BAR_HALF = 0.075      # half width of the reinforced car's cross bars
+CARGO_WINDOW = 1.45    # size of the body-coloured window under each cargo item, relative to the item
 
 
 def layout(t: Train, spacing: float, coupler: float):
@@ -236,7 +237,12 @@ def layout(t: Train, spacing: float, coupler: float):
             pitch = (x1 - x0 - 0.1) / w.quantity
             cr = min(CARGO_R, 0.44 * pitch)
             for k in range(w.quantity):
-                prims.append((part, "cargo", _cargo(w.cargo, x0 + 0.05 + pitch * (k + 0.5), (y0 + y1) / 2, cr), "cargo"))
+                cx, cy = x0 + 0.05 + pitch * (k + 0.5), (y0 + y1) / 2
+                # a body-coloured window around each item: without it, black cargo drawn over a
+                # reinforced car's dark cross bars merged with them, its shape was invisible, and
+                # a TypeA classifier (which needs circles next to a reinforced car) stalled at 0.90
+                prims.append((part, "cargo_window", _cargo(w.cargo, cx, cy, cr * CARGO_WINDOW), "body"))
+                prims.append((part, "cargo", _cargo(w.cargo, cx, cy, cr), "cargo"))
         x = x1
     return prims, x
 
