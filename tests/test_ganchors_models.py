@@ -51,3 +51,26 @@ def test_paper_rows_step_cap_applies_to_the_papers_rows_only():
                        "coverage": 0.5, "found": True, "over_xi": 0.0})
     t1, _ = summarize(df, samplers=samplers)
     assert t1.step_cap.tolist()[1:] == [15, 50] and pd.isna(t1.step_cap.iloc[0])
+
+
+def test_referee_precision_column_counts_its_fill_ins():
+    """Every row's anchors are graded on one referee sampler (the paper's Alg. 3, BN train): uncapped,
+    all its samples meet xi (referee_over_xi 0); with a zero step cap all are fill-ins (1)."""
+    from genxai.anchors.experiment import make_referee
+    torch.manual_seed(0)
+    clf = SmallCNN(width=4).eval()
+    images = torch.rand(1, 1, 28, 28) * 2 - 1
+    cfg = SearchConfig(batch_size=10, coverage_samples=30, max_anchor_size=2)
+    G = Generator(nz=8, ngf=4).eval()
+    samplers = {"random_stitching": RandomStitching(-torch.ones(3, 1, 28, 28))}
+    for cap, over in ((None, 0.0), (0, 1.0)):
+        referee = make_referee(G, xi=0.5, n_latents=8, max_steps=cap)
+        df = run_protocol(clf, samplers, images, 1, cfg, segments=6, n_independent=10, referee=referee,
+                          n_referee=12)
+        assert df.referee_over_xi.tolist() == [over]
+        assert 0 <= df.referee_precision.iloc[0] <= 1
+        assert referee.stats.accepted + referee.stats.over_threshold == 12
+        _, t2 = summarize(df)
+        assert {"referee_precision", "referee_over_xi"} <= set(t2.columns)
+    _, t2 = summarize(df.drop(columns=["referee_precision", "referee_over_xi"]))
+    assert "referee_precision" not in t2  # only when a referee was given

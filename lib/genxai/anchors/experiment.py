@@ -61,14 +61,30 @@ def make_samplers(G: nn.Module, encoder: nn.Module | None, backgrounds: torch.Te
     return out
 
 
+def make_referee(G: nn.Module, xi: float, n_latents: int = 64, lr: float = 1e-1, restart_steps: int = 1000,
+                 max_steps: int | None = None) -> Sampler:
+    """One common yardstick for every row's anchors: the paper's Algorithm 3 with G's BatchNorm in
+    train mode (its fastest row) at the authors' lr 0.1, prior latents, no sample reuse.
+
+    Each row's ``independent_precision`` uses the row's own sampler, so a row whose samples are easy
+    (random stitching's donors, a reuse pool) grades itself; the referee precision grades all anchors
+    under the same distribution of samples that meet xi.  ``max_steps`` caps its Adam steps per request
+    (its fill-ins above xi are reported as ``referee_over_xi``)."""
+    return BatchNormTrainSampler(G, xi=xi, n_latents=n_latents, lr=lr, restart_steps=restart_steps,
+                                 max_steps=max_steps)
+
+
 def run_protocol(classifier: nn.Module, samplers: dict[str, Sampler], images: torch.Tensor,
                  trials: int, config: SearchConfig, segments: int = 15, n_independent: int = 100,
                  images_per_method: dict[str, int] | None = None, seed: int = 0,
-                 keep: list | None = None) -> pd.DataFrame:
+                 keep: list | None = None, referee: Sampler | None = None, n_referee: int = 50) -> pd.DataFrame:
     """Explain each image ``trials`` times with each sampler; one row per explanation.
 
     ``images_per_method`` caps the number of images for slow samplers (cpu profile: the
     eval-mode 'batch' row); ``keep`` (a list) receives (method, image index, Explanation).
+    With a ``referee`` (:func:`make_referee`), each anchor's precision is also measured on
+    ``n_referee`` of its samples (columns ``referee_precision``, ``referee_over_xi``); this happens
+    after the explanation's clock stopped, so Table 1 does not include it.
     """
     rows = []
     segmenter = lambda x: quickshift_k(x, segments)  # noqa: E731
@@ -88,6 +104,12 @@ def run_protocol(classifier: nn.Module, samplers: dict[str, Sampler], images: to
                          segments=exp.segmentation.n, features=list(exp.features),
                          over_xi=((st.over_threshold - before[1]) /
                                   max(1, st.accepted - before[0] + st.over_threshold - before[1])) if st else 0.0))
+        if referee is not None:
+            rs = referee.stats
+            acc0, over0 = rs.accepted, rs.over_threshold
+            rows[-1]["referee_precision"] = independent_precision(
+                classifier, referee, images[i], exp.segmentation.labels, exp.features, exp.target, n_referee)
+            rows[-1]["referee_over_xi"] = (rs.over_threshold - over0) / max(1, rs.accepted - acc0 + rs.over_threshold - over0)
         if keep is not None:
             keep.append((method, i, exp))
     return pd.DataFrame(rows)
@@ -109,7 +131,10 @@ def summarize(df: pd.DataFrame, reference: str = "random_stitching",
     t2 = g.agg(precision=("precision", "mean"), independent_precision=("independent_precision", "mean"),
                size=("size", "mean"), coverage=("coverage", "mean"),
                empty=("size", lambda s: int((s == 0).sum())), found=("found", "mean"),
-               over_xi=("over_xi", "mean")).reset_index()
+               over_xi=("over_xi", "mean"),
+               **({"referee_precision": ("referee_precision", "mean"),
+                   "referee_over_xi": ("referee_over_xi", "mean")} if "referee_precision" in df else {})
+               ).reset_index()
     nonempty = df[df["size"] > 0].groupby("method", sort=False)["size"].mean()
     t2["size_nonempty"] = t2.method.map(nonempty)
     return t1, t2
