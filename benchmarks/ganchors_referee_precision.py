@@ -20,9 +20,8 @@ import torch
 
 from genxai import data, profiles, repro
 from genxai.anchors import DCGANConfig, SearchConfig
-from genxai.anchors.experiment import make_samplers
+from genxai.anchors.experiment import make_referee, make_samplers
 from genxai.anchors.explain import AnchorImage, independent_precision
-from genxai.anchors.samplers import BatchNormTrainSampler
 from genxai.anchors.segmentation import quickshift_k
 from genxai.models import standard_classifier
 from genxai.models.parallel import get_or_train_many
@@ -52,8 +51,7 @@ def main() -> None:
         torch.manual_seed(i)
         exp = AnchorImage(clf, sampler, lambda x: quickshift_k(x, P.segments), SearchConfig(**P.search),
                           seed=i).explain(image)
-        referee = BatchNormTrainSampler(G, xi=P.xi, n_latents=P.n_latents, restart_steps=P.restart_steps,
-                                        max_steps=args.referee_steps)
+        referee = make_referee(G, P.xi, P.n_latents, restart_steps=P.restart_steps, max_steps=args.referee_steps)
         ref = independent_precision(clf, referee, image, exp.segmentation.labels, exp.features, exp.target, args.n)
         rows.append((exp.seconds, exp.result.precision, ref))
         print(f"image {i}: anchor {exp.features}, {exp.seconds:.1f} s, search {exp.result.precision:.3f}, "
