@@ -74,6 +74,12 @@ def make_referee(G: nn.Module, xi: float, n_latents: int = 64, lr: float = 1e-1,
                                  max_steps=max_steps)
 
 
+def _over_xi_share(stats, before: tuple[int, int]) -> float:
+    """Share of the samples drawn since ``before`` = (accepted, over_threshold) that were filled in above xi."""
+    accepted, over = stats.accepted - before[0], stats.over_threshold - before[1]
+    return over / max(1, accepted + over)
+
+
 def run_protocol(classifier: nn.Module, samplers: dict[str, Sampler], images: torch.Tensor,
                  trials: int, config: SearchConfig, segments: int = 15, n_independent: int = 100,
                  images_per_method: dict[str, int] | None = None, seed: int = 0,
@@ -102,14 +108,12 @@ def run_protocol(classifier: nn.Module, samplers: dict[str, Sampler], images: to
                          precision=exp.result.precision, independent_precision=ip, size=exp.result.size,
                          coverage=exp.result.coverage, found=exp.result.found, n_samples=exp.n_samples,
                          segments=exp.segmentation.n, features=list(exp.features),
-                         over_xi=((st.over_threshold - before[1]) /
-                                  max(1, st.accepted - before[0] + st.over_threshold - before[1])) if st else 0.0))
+                         over_xi=_over_xi_share(st, before) if st else 0.0))
         if referee is not None:
-            rs = referee.stats
-            acc0, over0 = rs.accepted, rs.over_threshold
+            ref_before = (referee.stats.accepted, referee.stats.over_threshold)
             rows[-1]["referee_precision"] = independent_precision(
                 classifier, referee, images[i], exp.segmentation.labels, exp.features, exp.target, n_referee)
-            rows[-1]["referee_over_xi"] = (rs.over_threshold - over0) / max(1, rs.accepted - acc0 + rs.over_threshold - over0)
+            rows[-1]["referee_over_xi"] = _over_xi_share(referee.stats, ref_before)
         if keep is not None:
             keep.append((method, i, exp))
     return pd.DataFrame(rows)
