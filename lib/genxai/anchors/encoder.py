@@ -122,8 +122,8 @@ class EncoderConfig(ModelConfig):
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                tot += float(loss) * len(idx)
-                tot_rec += float(rec) * len(idx)
+                tot += loss.item() * len(idx)
+                tot_rec += rec.item() * len(idx)
                 n += len(idx)
             return {"loss": tot / n, "masked_mse": tot_rec / n}
 

@@ -3,6 +3,8 @@ sampler) plus what the paper lacks: independent precision on fresh samples and r
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 import torch
@@ -97,7 +99,8 @@ def run_protocol(classifier: nn.Module, samplers: dict[str, Sampler], images: to
     jobs = [(m, i, t) for m in samplers for i in range(len(images)) for t in range(trials)
             if i < (images_per_method or {}).get(m, len(images))]
     for method, i, trial in tqdm(jobs, desc="anchors", leave=False):
-        torch.manual_seed(seed * 1000 + i * 10 + trial)
+        # every explanation's draws depend on (seed, image, trial) only, not on the jobs that ran before
+        samplers[method].reseed(seed * 1000 + i * 10 + trial)
         st = getattr(samplers[method], "stats", None)
         before = (st.accepted, st.over_threshold) if st else (0, 0)
         explainer = AnchorImage(classifier, samplers[method], segmenter, config, seed=seed * 1000 + i * 10 + trial)
@@ -145,10 +148,14 @@ def summarize(df: pd.DataFrame, reference: str = "random_stitching",
 
 
 def realism(classifier: nn.Module, real: torch.Tensor, samplers: dict[str, Sampler], images: torch.Tensor,
-            kept: list, per_anchor: int = 10) -> dict[str, float]:
-    """Feature-FID (our classifier's penultimate features) of each sampler's perturbations vs real data."""
+            kept: list, per_anchor: int = 10, seed: int = 0) -> dict[str, float]:
+    """Feature-FID (our classifier's penultimate features) of each sampler's perturbations vs real data.
+
+    Each method's samples are drawn after ``reseed(seed + crc32(method))``, so its score does not
+    depend on what ran before (the search, the referee) nor on which other methods are scored."""
     out = {}
     for method, s in samplers.items():
+        s.reseed(seed + zlib.crc32(method.encode()))
         pool = []
         for m, i, exp in kept:
             if m != method:

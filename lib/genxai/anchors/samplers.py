@@ -44,6 +44,11 @@ class Sampler(abc.ABC):
             return torch.zeros(self.segments.shape)
         return self._masks[anchor].amax(0)
 
+    def reseed(self, seed: int) -> None:
+        """Make the next draws a function of ``seed`` alone, whatever ran before: seeds torch's
+        global RNG, which the GAN samplers draw their latents and thresholds from."""
+        torch.manual_seed(seed)
+
     @abc.abstractmethod
     def sample(self, anchor, n: int) -> tuple[torch.Tensor, np.ndarray]:
         """``n`` perturbations of the bound image that keep ``anchor``, and their present-masks."""
@@ -62,6 +67,10 @@ class RandomStitching(Sampler):
         self.backgrounds = check_images(backgrounds, name="backgrounds").float().cpu()
         self.p_replace = p_replace
         self.gen = torch.Generator().manual_seed(seed)
+
+    def reseed(self, seed: int) -> None:
+        super().reseed(seed)
+        self.gen.manual_seed(seed)  # the donor and superpixel draws come from this sampler's own generator
 
     def sample(self, anchor, n):
         anchor = [int(a) for a in anchor]
