@@ -234,3 +234,23 @@ def test_small_requests_optimise_min_latents_and_chains_resume(setup):
     assert float(anchor_loss(s.pool.images[-1:], image * A, A)) < xi
     # the larger request continued the 4 stored latents and drew only 12 fresh ones to fill its batch
     assert fresh[0] == 12 and len(s._chains[(1, 3)]) == 16
+
+
+def test_channels_last_matches_nchw_and_leaves_the_callers_generator_alone():
+    """The NHWC copy is a speed setting only: same samples (to float rounding) as NCHW, and the caller's
+    generator keeps its memory format, its BatchNorm statistics and its requires_grad flags."""
+    G = Generator(nz=8, ngf=4).eval()
+    with torch.no_grad():
+        image = G(torch.randn(1, 8))[0]
+    seg = quickshift_k(image, 6, max_iter=12).labels
+    before = {k: v.clone() for k, v in G.state_dict().items()}
+    out = {}
+    for Sampler in (BatchSampler, BatchNormTrainSampler):
+        for cl in (False, True):
+            s = Sampler(G, xi=0.5, n_latents=8, max_steps=20, channels_last=cl).bind(image, seg)
+            torch.manual_seed(0)
+            out[Sampler.name, cl] = s.sample([0], 6)[0]
+            assert s.G.net[0].weight.is_contiguous(memory_format=torch.channels_last) == cl
+        assert torch.allclose(out[Sampler.name, False], out[Sampler.name, True], atol=1e-4)
+    assert all(p.is_contiguous() and p.requires_grad for p in G.parameters())
+    assert all(torch.equal(before[k], v) for k, v in G.state_dict().items())
