@@ -119,6 +119,7 @@ def localisation_table(classifier, x, c_o, c_t, masks, pair_kinds, train, genera
     kinds = pd.Series(list(pair_kinds))
     out = []
     for row in ("different object", "different scene", "overall"):
-        sel = torch.ones(len(kinds), dtype=torch.bool) if row == "overall" else torch.as_tensor((kinds == row).values)
+        # torch.tensor copies: pandas may hand out a read-only array, which torch.as_tensor warns about
+        sel = torch.ones(len(kinds), dtype=torch.bool) if row == "overall" else torch.tensor((kinds == row).to_numpy())
         out.append({"pairs": row, "n": int(sel.sum()), **{k: float(v[sel].mean()) for k, v in per.items()}})
     return pd.DataFrame(out)
