@@ -45,6 +45,34 @@ def test_bam_like_scene_families_differ_in_colour_as_well_as_texture():
         data.load("bam_like", "test", n=4, palette="rainbow")
 
 
+def test_bam_like_objects_are_opaque_so_the_object_region_carries_no_scene_cue():
+    """BAM pastes objects over scenes: inside the mask the pixels must not depend on the scene.
+    With paste="alpha" (our first version) the scene showed through the object."""
+    from genxai.data.bam_like import SIZE, generate, paste_object
+    alpha = torch.linspace(0, 1, 12 * 12).reshape(12, 12)
+    tint = torch.tensor([0.9, 0.8, 0.7])
+    green, brown = torch.full((3, SIZE, SIZE), -0.5), torch.full((3, SIZE, SIZE), -0.5)
+    green[1], brown[0] = 0.0, 0.0
+    inside = {}
+    for paste in ("opaque", "alpha"):
+        a, b = green.clone(), brown.clone()
+        m = paste_object(a, alpha, tint, 5, 7, paste)
+        assert torch.equal(m, paste_object(b, alpha, tint, 5, 7, paste))
+        assert m.sum() == (alpha > 0.25).sum() and not m[:5].any() and not m[:, :7].any()
+        if paste == "opaque":  # the scene is kept outside the mask (alpha also blends the glyph's faint edge)
+            assert torch.equal(a[:, ~m], green[:, ~m]) and torch.equal(b[:, ~m], brown[:, ~m])
+        inside[paste] = (a[:, m] - b[:, m]).abs().max()
+    assert inside["opaque"] == 0 and inside["alpha"] > 0.1
+    # on generated images: the object's mean colour no longer tells the scene family apart
+    x, y, m = generate("test", 64, seed=0)
+    obj = (x * m[:, None]).sum((2, 3)) / m[:, None].sum((2, 3))
+    gap = lambda o: abs(float((o[:, 1] - o[:, 0])[y % 2 == 0].mean() - (o[:, 1] - o[:, 0])[y % 2 == 1].mean()))
+    xa = generate("test", 64, seed=0, paste="alpha")[0]
+    assert gap(obj) < 0.1 < gap((xa * m[:, None]).sum((2, 3)) / m[:, None].sum((2, 3)))
+    with pytest.raises(ValueError, match="paste"):
+        data.load("bam_like", "test", n=4, paste="glue")
+
+
 def test_fruit_colour_classes_differ_by_colour_only():
     s = data.load("fruit_colour", "train", n=400)
     m = s.extra["mask"]

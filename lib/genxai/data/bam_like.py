@@ -11,6 +11,14 @@ class, as GANMEX's 4-class pizza/stop-sign x bamboo-forest/bedroom subset of BAM
 32x32 RGB; the object's side is 12-16 px (between 1/3 and 1/2 of the scene, as BAM), at a random
 position.  ``extra["mask"]`` (N, H, W) bool holds the ground-truth object mask.  Seeded by split;
 a few thousand images take a few seconds.
+
+Objects are pasted opaquely by default (``paste="opaque"``), as BAM pastes segmented COCO objects
+over its scenes: inside the mask the scene is replaced by the glyph shaded over a neutral grey
+(``BACKING``).  Our first version blended the glyph over the scene with the glyph's intensity as
+alpha (``paste="alpha"``), so the scene's colour showed through the object's darker pixels and
+the object region carried the scene label.  Classifiers then read the scene partly off the object,
+and GANMEX, asked to change only the scene, tinted the object as well (Table 1's "different
+scene" row, seeds 1 and 2 in the README).
 """
 
 from __future__ import annotations
@@ -26,6 +34,9 @@ from . import ImageSet, fashion_mnist, register
 OBJECTS = {"trouser": 1, "bag": 8}          # Fashion-MNIST class indices
 SCENES = ("stripes", "checker")
 SIZE = 32
+MASK_ALPHA = 0.25     # glyph intensity above which a pixel belongs to the object (its ground-truth mask)
+BACKING = -0.4        # neutral grey under an opaque object: the same for every scene, so it carries no scene cue
+PASTES = ("opaque", "alpha")
 
 
 # palette="family": each scene family has its own colour range, as BAM's scenes differ in colour
@@ -65,9 +76,33 @@ def _scene(kind: str, g: torch.Generator, palette: str = "family") -> torch.Tens
     return c1[:, None, None] + (c2 - c1)[:, None, None] * t[None]
 
 
-def generate(split: str, n: int, seed: int = 0,
-             palette: str = "family") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def paste_object(scene: torch.Tensor, alpha: torch.Tensor, tint: torch.Tensor, row: int, col: int,
+                 paste: str = "opaque") -> torch.Tensor:
+    """Paste a glyph (``alpha`` (s, s) in [0, 1], colour ``tint`` (3,)) onto ``scene`` at (row, col), in place.
+
+    Returns the object mask (SIZE, SIZE) bool.  ``"opaque"``: inside the mask the pixels depend on
+    the glyph and tint only (BAM's pasted objects); ``"alpha"``: the glyph is blended over the
+    scene, which then shows through the object's darker pixels.
+    """
+    if paste not in PASTES:
+        raise ValueError(f"paste must be one of {PASTES}, not {paste!r}")
+    side = alpha.shape[-1]
+    region = scene[:, row:row + side, col:col + side]
+    inside = alpha > MASK_ALPHA
+    if paste == "alpha":
+        region[:] = alpha * tint[:, None, None] + (1 - alpha) * region
+    else:
+        region[:] = torch.where(inside, alpha * tint[:, None, None] + (1 - alpha) * BACKING, region)
+    mask = torch.zeros(scene.shape[-2:], dtype=torch.bool)
+    mask[row:row + side, col:col + side] = inside
+    return mask
+
+
+def generate(split: str, n: int, seed: int = 0, palette: str = "family",
+             paste: str = "opaque") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``n`` images, labels (object * 2 + scene) and masks; objects from Fashion-MNIST ``split``."""
+    if paste not in PASTES:
+        raise ValueError(f"paste must be one of {PASTES}, not {paste!r}")
     images_u8, labels, _ = fashion_mnist.load_raw(split)
     pools = {name: np.nonzero(labels == idx)[0] for name, idx in OBJECTS.items()}
     g = torch.Generator().manual_seed(seed * 7919 + (0 if split == "train" else 1))
@@ -87,21 +122,22 @@ def generate(split: str, n: int, seed: int = 0,
                               antialias=True)[0, 0].clamp(0, 1)
         r, c = (int(v) for v in torch.randint(0, SIZE - side + 1, (2,), generator=g))
         tint = 0.6 + 0.4 * torch.rand(3, generator=g)        # light, slightly tinted object
-        patch = img[:, r:r + side, c:c + side]
-        img[:, r:r + side, c:c + side] = alpha * tint[:, None, None] + (1 - alpha) * patch
-        masks[i, r:r + side, c:c + side] = alpha > 0.25
+        masks[i] = paste_object(img, alpha, tint, r, c, paste)
         images[i] = img
     return images.clamp(-1, 1), y.long(), masks
 
 
 @register("bam_like")
-def load(split: str, n: int | None = None, seed: int = 0, palette: str = "family") -> ImageSet:
-    """``n`` defaults to 4000 (train) / 1000 (test); ``palette`` as :func:`_scene`."""
+def load(split: str, n: int | None = None, seed: int = 0, palette: str = "family",
+         paste: str = "opaque") -> ImageSet:
+    """``n`` defaults to 4000 (train) / 1000 (test); ``palette`` as :func:`_scene`, ``paste`` as
+    :func:`paste_object`."""
     n = n or (4000 if split == "train" else 1000)
-    images, labels, masks = generate(split, n, seed, palette)
+    images, labels, masks = generate(split, n, seed, palette, paste)
     classes = tuple(f"{o}-{s}" for o in OBJECTS for s in SCENES)
     return ImageSet(images, labels, classes, "bam_like", split,
-                    f"procedural scenes ({palette} palette) + Fashion-MNIST objects (seed {seed})", {"mask": masks})
+                    f"procedural scenes ({palette} palette) + Fashion-MNIST objects pasted {paste} (seed {seed})",
+                    {"mask": masks})
 
 
 def pair_kind(c_o: int, c_t: int) -> str:
