@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -180,6 +181,21 @@ def test_table1_uses_object_mask_for_object_pairs_and_background_for_scene_pairs
     assert t.loc["different object", "IG zero"] == pytest.approx(common_obj, rel=1e-5)
     assert t.loc["different scene", "IG zero"] == pytest.approx(1 / common_obj, rel=1e-5)
     assert t.loc["overall", "n"] == 4
+
+
+def test_table1_median_is_robust_to_one_outlier_pair_and_the_mean_is_not():
+    from genxai.ganmex import experiments as E
+    per = pd.DataFrame({"pairs": ["different object"] * 3 + ["different scene"] * 2,
+                        "IG zero": [0.1, 0.2, 90.0, 1.0, 3.0], "EG": [0.5, 0.5, 0.5, 2.0, 2.0]})
+    mean = E.summarise_localisation(per).set_index("pairs")
+    median = E.summarise_localisation(per, "median").set_index("pairs")
+    assert mean.loc["different object", "IG zero"] == pytest.approx(90.3 / 3)
+    assert median.loc["different object", "IG zero"] == pytest.approx(0.2)
+    assert median.loc["different scene", "IG zero"] == pytest.approx(2.0)
+    assert median.loc["overall", "IG zero"] == pytest.approx(1.0) and median.loc["overall", "n"] == 5
+    assert list(mean.columns) == ["n", "IG zero", "EG"]
+    with pytest.raises(ValueError, match="statistic"):
+        E.summarise_localisation(per, "mode")
 
 
 def test_similarities_and_sparseness():
