@@ -170,3 +170,41 @@ def test_concept_cnn_is_translation_invariant_and_cached_apart():
     assert m.features(x).shape == (1, 64)
     kw = dict(dataset="trains", data_kwargs={"task": "TypeA", "n_images": 40, "img_size": 32})
     assert cache_key(ConceptClassifierConfig(**kw)) != cache_key(ClassifierConfig(**kw))
+
+
+def test_concept_cnn_space_to_depth_stem_is_lossless_and_checks_the_size():
+    """The k x k stem only rearranges pixels (PixelShuffle undoes it), so a k-times render keeps every
+    pixel; the first conv sees k*k times the channels; a size that k does not divide is refused."""
+    from genxai.models.concept_cnn import ConceptCNN
+    torch.manual_seed(0)
+    m = ConceptCNN(3, 2, width=4, space_to_depth=2).eval()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    assert torch.equal(torch.nn.functional.pixel_shuffle(m.stem(x), 2), x)
+    assert m.body[0].in_channels == 12 and m(x).shape == (2, 2)
+    # its stride is 8: a pattern moved by 8 px away from the borders gives the same logits
+    a, b = -torch.ones(2, 1, 3, 160, 160)
+    a[..., 72:76, 72:77] = 1.0
+    b[..., 80:84, 88:93] = 1.0
+    with torch.no_grad():
+        assert torch.allclose(m(a), m(b), atol=1e-5)
+    with pytest.raises(ValueError, match="multiple of space_to_depth=2"):
+        m(torch.zeros(1, 3, 33, 32))
+    with pytest.raises(ValueError, match="positive int"):
+        ConceptCNN(3, 2, space_to_depth=0)
+
+
+def test_concept_classifier_augments_by_whole_pixel_shifts_only():
+    """Every augmented image is the original moved by whole pixels (the border filled with -1), so no
+    cargo shape is resampled; the standard classifiers' affine augmentation does resample."""
+    from genxai.models import ClassifierConfig
+    from genxai.models.concept_cnn import ConceptClassifierConfig
+    torch.manual_seed(0)
+    x = torch.rand(16, 3, 20, 20) * 2 - 1
+    out = ConceptClassifierConfig(dataset="trains", max_shift=2).augment(x)
+    pad = torch.nn.functional.pad(x, (2, 2, 2, 2), value=-1.0)
+    for img, orig in zip(out, pad):
+        assert any(torch.equal(img, orig[:, dy:dy + 20, dx:dx + 20]) for dy in range(5) for dx in range(5))
+    resampled = ClassifierConfig(dataset="trains", max_shift=2, max_rotate=0.0).augment(x)
+    assert not torch.isin(resampled, torch.cat([x.flatten(), torch.tensor([-1.0])])).all()
+    with pytest.raises(ValueError, match="max_rotate=0.0"):
+        ConceptClassifierConfig(dataset="trains", max_rotate=10.0)

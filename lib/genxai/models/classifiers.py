@@ -119,6 +119,10 @@ class ClassifierConfig(ModelConfig):
                          n=self.n_train if split == "train" else None, seed=self.seed,
                          **self.data_kwargs)
 
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """The training augmentation of one batch (random affine: shift, rotation, +-10 % scale)."""
+        return random_affine(x, self.max_shift, self.max_rotate)
+
     def build(self) -> nn.Module:
         test = self.data("test")
         c, h, _ = test.shape
@@ -139,7 +143,7 @@ class ClassifierConfig(ModelConfig):
             total, n = 0.0, 0
             for i in range(0, len(order), self.batch_size):
                 idx = order[i:i + self.batch_size]
-                x = random_affine(train.images[idx], self.max_shift, self.max_rotate).to(device)
+                x = self.augment(train.images[idx]).to(device)
                 y = train.labels[idx].to(device)
                 loss = F.cross_entropy(model(x), y)
                 opt.zero_grad(set_to_none=True)

@@ -5,8 +5,13 @@ some reinforced car", "every wagon empty") wherever the wagons sit in the image.
 flattens a 16 x 16 feature map into a dense layer, which has to learn each concept again at every
 position; here three conv blocks end in a global max pool (one "is it anywhere" score per feature),
 and a small dense layer combines those scores (and, or, not).  The same training recipe as
-:class:`~genxai.models.classifiers.ClassifierConfig`; a separate file and cache family, so the other
-classifiers' cache keys are untouched.
+:class:`~genxai.models.classifiers.ClassifierConfig` except the augmentation (whole-pixel shifts, see
+:meth:`ConceptClassifierConfig.augment`); a separate cache family.
+
+``space_to_depth = k`` puts a lossless stem in front (``nn.PixelUnshuffle``: every k x k block of pixels
+becomes k*k channels), so trains rendered at k times the resolution keep their k-times-larger cargo
+shapes while every conv runs on a map of the smaller size.  Measured for TypeA (cpu profile, 4,000
+images, 6 epochs, 2 cores): 64 px 0.886 test accuracy in 2.5 min, 128 px with k = 2 0.913 in 3.4 min.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .classifiers import ClassifierConfig
+from .classifiers import ClassifierConfig, random_shift
 
 
 def _conv_bn_relu(cin: int, cout: int) -> list[nn.Module]:
@@ -24,19 +29,22 @@ def _conv_bn_relu(cin: int, cout: int) -> list[nn.Module]:
 
 
 class ConceptCNN(nn.Module):
-    """(conv-conv-pool) x 2, conv-conv, global max pool, fc-fc (each conv followed by BatchNorm and ReLU);
-    ``features()`` = penultimate layer."""
+    """[space-to-depth], (conv-conv-pool) x 2, conv-conv, global max pool, fc-fc (each conv followed by
+    BatchNorm and ReLU); ``features()`` = penultimate layer."""
 
     def __init__(self, in_channels: int = 3, n_classes: int = 2, width: int = 16, hidden: int = 64,
-                 dropout: float = 0.1):
+                 dropout: float = 0.1, space_to_depth: int = 1):
         super().__init__()
-        self.in_channels, self.n_classes = in_channels, n_classes
+        if not isinstance(space_to_depth, int) or space_to_depth < 1:
+            raise ValueError(f"space_to_depth must be a positive int (1: no stem), got {space_to_depth!r}")
+        self.in_channels, self.n_classes, self.space_to_depth = in_channels, n_classes, space_to_depth
+        self.stem = nn.PixelUnshuffle(space_to_depth) if space_to_depth > 1 else nn.Identity()
         w = width
         # BatchNorm after every conv: without it this plain six-conv stack never left its constant
         # start on TypeA (train loss 0.693 and test accuracy 0.50 for three epochs, cpu profile)
         conv = _conv_bn_relu
         self.body = nn.Sequential(
-            *conv(in_channels, w), *conv(w, w),
+            *conv(in_channels * space_to_depth ** 2, w), *conv(w, w),
             nn.MaxPool2d(2),
             *conv(w, 2 * w), *conv(2 * w, 2 * w),
             nn.MaxPool2d(2),
@@ -48,7 +56,11 @@ class ConceptCNN(nn.Module):
         self.head = nn.Linear(hidden, n_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.body(x))
+        k = self.space_to_depth
+        if x.shape[-1] % k or x.shape[-2] % k:
+            raise ValueError(f"image size {tuple(x.shape[-2:])} is not a multiple of space_to_depth={k}: "
+                             f"render the images at a multiple of {k} px or lower space_to_depth")
+        return self.fc(self.body(self.stem(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -56,10 +68,30 @@ class ConceptCNN(nn.Module):
 
 @dataclass
 class ConceptClassifierConfig(ClassifierConfig):
-    """:class:`ConceptCNN` trained exactly like :class:`ClassifierConfig` (Adam, cosine lr, augmentation)."""
+    """:class:`ConceptCNN` trained like :class:`ClassifierConfig` (Adam, cosine lr), with whole-pixel shifts."""
 
     family = "concept_classifier"
 
+    max_rotate: float = 0.0      # must stay 0: this classifier is augmented by whole-pixel shifts only
+    space_to_depth: int = 1      # lossless k x k space-to-depth stem (ConceptCNN); image size must divide by it
+
+    def __post_init__(self):
+        if self.max_rotate:
+            raise ValueError(f"ConceptClassifierConfig augments by whole-pixel shifts only (max_shift), "
+                             f"got max_rotate={self.max_rotate}: set max_rotate=0.0")
+
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """Random translation by whole pixels (up to ``max_shift``), nothing resampled.
+
+        The trains concepts turn on cargo shapes a few pixels across (circle = passengers).  The
+        affine augmentation of the other classifiers resamples each image bilinearly (+-10 % scale,
+        sub-pixel shifts), which smooths those shapes in training only: the test images are never
+        resampled.  Measured for TypeA at 64 px (cpu profile, seed 0): 0.851 test accuracy with the
+        affine augmentation, 0.886 with whole-pixel shifts, at the same cost.
+        """
+        return random_shift(x, self.max_shift)
+
     def build(self) -> nn.Module:
         test = self.data("test")
-        return ConceptCNN(in_channels=test.shape[0], n_classes=test.n_classes, width=self.width)
+        return ConceptCNN(in_channels=test.shape[0], n_classes=test.n_classes, width=self.width,
+                          space_to_depth=self.space_to_depth)
