@@ -208,3 +208,38 @@ def test_concept_classifier_augments_by_whole_pixel_shifts_only():
     assert not torch.isin(resampled, torch.cat([x.flatten(), torch.tensor([-1.0])])).all()
     with pytest.raises(ValueError, match="max_rotate=0.0"):
         ConceptClassifierConfig(dataset="trains", max_rotate=10.0)
+
+
+def test_concept_heads_learn_table_columns_and_leave_the_output_alone(tmp_genxai):
+    """aux_concepts: forward() still returns the task's logits only; the training loss adds the heads' BCE
+    on the attribute table's columns (one row per image, following subsets); bad columns fail early."""
+    from genxai.models import get_or_train
+    from genxai.models.concept_cnn import ConceptClassifierConfig
+    kw = dict(dataset="trains", data_kwargs={"task": "TypeA", "n_images": 64, "img_size": 32},
+              epochs=1, width=4, batch_size=32, max_shift=1, space_to_depth=2)
+    cfg = ConceptClassifierConfig(**kw, aux_concepts=["PassengerCar", "ReinforcedCar"], aux_weight=2.0)
+    train = cfg.data("train")
+    model = cfg.build().eval()  # no dropout: the two losses see the same features
+    assert model.aux.out_features == 2
+    x, y, idx = train.images[:8], train.labels[:8], torch.arange(8)
+    with torch.no_grad():
+        assert model(x).shape == (8, 2)
+        h = model.features(x)
+        target = torch.tensor(train.extra["table"][["PassengerCar", "ReinforcedCar"]].to_numpy()[:8], dtype=torch.float32)
+        expected = torch.nn.functional.cross_entropy(model.head(h), y) + \
+            2.0 * torch.nn.functional.binary_cross_entropy_with_logits(model.aux(h), target)
+        assert torch.allclose(cfg.loss(model, x, y, train, idx), expected)
+        plain = ConceptClassifierConfig(**kw)
+        assert torch.allclose(plain.loss(model, x, y, train, idx), torch.nn.functional.cross_entropy(model(x), y))
+    # a subset keeps the table aligned with its images
+    sub = train.take(torch.tensor([5, 2, 9]))
+    assert sub.extra["table"]["TypeA"].tolist() == [bool(v) for v in train.labels[[5, 2, 9]]]
+    # training works end to end, and the cached model has the heads
+    trained = get_or_train(cfg, progress=False).model
+    assert trained.aux is not None and trained(x).shape == (8, 2)
+    with pytest.raises(ValueError, match="not columns of the attribute table"):
+        ConceptClassifierConfig(**kw, aux_concepts=["Passengers"]).build()
+    with pytest.raises(ValueError, match="per-image attribute table"):
+        ConceptClassifierConfig(dataset="digits", aux_concepts=["PassengerCar"]).build()
+    with pytest.raises(TypeError, match="list of column names"):
+        ConceptClassifierConfig(**kw, aux_concepts="PassengerCar")

@@ -61,6 +61,15 @@ def resize(x: torch.Tensor, size: int | None) -> torch.Tensor:
                          antialias=size < x.shape[-1]).clamp(-1.0, 1.0)
 
 
+def _take_rows(value, index: torch.Tensor, n: int):
+    """Per-item extras (a tensor or a table with one row per image) follow the images; others stay whole."""
+    if isinstance(value, torch.Tensor) and len(value) == n:
+        return value[index]
+    if hasattr(value, "iloc") and len(value) == n:  # a pandas table of per-image attributes
+        return value.iloc[index.numpy()].reset_index(drop=True)
+    return value
+
+
 @dataclass
 class ImageSet(torch.utils.data.Dataset):
     """Images in the library's convention with integer labels.
@@ -97,8 +106,7 @@ class ImageSet(torch.utils.data.Dataset):
 
     def take(self, index: Sequence[int] | torch.Tensor, split: str | None = None) -> "ImageSet":
         index = torch.as_tensor(index, dtype=torch.long)
-        extra = {k: v[index] if isinstance(v, torch.Tensor) and len(v) == len(self) else v
-                 for k, v in self.extra.items()}
+        extra = {k: _take_rows(v, index, len(self)) for k, v in self.extra.items()}
         return ImageSet(self.images[index], self.labels[index], self.classes, self.name,
                         split or self.split, self.source, extra)
 

@@ -123,6 +123,10 @@ class ClassifierConfig(ModelConfig):
         """The training augmentation of one batch (random affine: shift, rotation, +-10 % scale)."""
         return random_affine(x, self.max_shift, self.max_rotate)
 
+    def loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, train, idx: torch.Tensor) -> torch.Tensor:
+        """The training loss of one batch: cross-entropy on the logits (``train[idx]`` are its images)."""
+        return F.cross_entropy(model(x), y)
+
     def build(self) -> nn.Module:
         test = self.data("test")
         c, h, _ = test.shape
@@ -145,7 +149,7 @@ class ClassifierConfig(ModelConfig):
                 idx = order[i:i + self.batch_size]
                 x = self.augment(train.images[idx]).to(device)
                 y = train.labels[idx].to(device)
-                loss = F.cross_entropy(model(x), y)
+                loss = self.loss(model, x, y, train, idx)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
