@@ -243,3 +243,21 @@ def test_concept_heads_learn_table_columns_and_leave_the_output_alone(tmp_genxai
         ConceptClassifierConfig(dataset="digits", aux_concepts=["PassengerCar"]).build()
     with pytest.raises(TypeError, match="list of column names"):
         ConceptClassifierConfig(**kw, aux_concepts="PassengerCar")
+
+
+def test_concept_classifier_monitors_a_test_sample_each_epoch():
+    """The per-epoch curve scores the first monitor_n test images; None scores them all."""
+    from genxai.data.base import ImageSet
+    from genxai.models.concept_cnn import ConceptClassifierConfig
+
+    class FirstPixel(nn.Module):  # predicts class 1 where the first pixel is positive
+        def forward(self, x):
+            return torch.stack([-x[:, 0, 0, 0], x[:, 0, 0, 0]], 1)
+
+    x = -torch.ones(10, 3, 4, 4)
+    x[:4, 0, 0, 0] = 1.0                                  # right on the first 4, wrong on the other 6
+    test = ImageSet(x, torch.ones(10, dtype=torch.long), ("no", "yes"), "t", "test", "hand-made")
+    model = FirstPixel()
+    model.weight = nn.Parameter(torch.zeros(1))           # predict_logits needs a parameter for the device
+    assert ConceptClassifierConfig(dataset="trains", monitor_n=4).epoch_test_acc(model, test) == 1.0
+    assert ConceptClassifierConfig(dataset="trains", monitor_n=None).epoch_test_acc(model, test) == pytest.approx(0.4)

@@ -127,6 +127,10 @@ class ClassifierConfig(ModelConfig):
         """The training loss of one batch: cross-entropy on the logits (``train[idx]`` are its images)."""
         return F.cross_entropy(model(x), y)
 
+    def epoch_test_acc(self, model: nn.Module, test) -> float:
+        """The test accuracy logged after each epoch (the training curve); the final one uses all of ``test``."""
+        return accuracy(model, test.images, test.labels)
+
     def build(self) -> nn.Module:
         test = self.data("test")
         c, h, _ = test.shape
@@ -156,7 +160,7 @@ class ClassifierConfig(ModelConfig):
                 total += float(loss.detach()) * len(idx)
                 n += len(idx)
             return {"train_loss": total / max(n, 1),
-                    "test_acc": accuracy(model, test.images, test.labels)}
+                    "test_acc": self.epoch_test_acc(model, test)}
 
         history = trainer.fit(epoch_fn)
         final = {"test_acc": accuracy(model, test.images, test.labels),
