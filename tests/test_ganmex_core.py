@@ -183,6 +183,22 @@ def test_table1_uses_object_mask_for_object_pairs_and_background_for_scene_pairs
     assert t.loc["overall", "n"] == 4
 
 
+def test_table1_pairs_differ_from_the_label_in_exactly_one_factor():
+    """Each image of the 2 objects x 2 scenes benchmark gets one "different object" and one "different scene"
+    pair; the target keeps the other factor (class = object * 2 + scene)."""
+    from genxai.ganmex import experiments as E
+    labels = torch.tensor([0, 3, 1, 2, 2])
+    idx, tgt, kinds = E.one_factor_pairs(labels, 4)
+    assert idx.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    for i, t, kind in zip(idx.tolist(), tgt.tolist(), kinds):
+        c = int(labels[i])
+        same_object, same_scene = c // 2 == t // 2, c % 2 == t % 2
+        assert (same_object, same_scene) == ((False, True) if kind == "different object" else (True, False))
+    assert sorted(kinds[:2]) == ["different object", "different scene"]
+    with pytest.raises(ValueError, match="one-factor"):
+        E.one_factor_pairs(torch.tensor([0]), 1)
+
+
 def test_table1_median_is_robust_to_one_outlier_pair_and_the_mean_is_not():
     from genxai.ganmex import experiments as E
     per = pd.DataFrame({"pairs": ["different object"] * 3 + ["different scene"] * 2,
