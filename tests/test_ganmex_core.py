@@ -199,6 +199,12 @@ def test_table1_pairs_differ_from_the_label_in_exactly_one_factor():
         E.one_factor_pairs(torch.tensor([0]), 1)
 
 
+def test_long_row_titles_of_saliency_grids_break_after_the_arrow():
+    from genxai.ganmex.figures import row_label
+    assert row_label("3->8") == "3->8" and row_label("T-shirt/top->Shirt") == "T-shirt/top->Shirt"
+    assert row_label("trouser-checker->bag-checker") == "trouser-checker->\nbag-checker"
+
+
 def test_table1_median_is_robust_to_one_outlier_pair_and_the_mean_is_not():
     from genxai.ganmex import experiments as E
     per = pd.DataFrame({"pairs": ["different object"] * 3 + ["different scene"] * 2,

@@ -7,6 +7,12 @@ import matplotlib.pyplot as plt
 from .. import viz
 
 
+def row_label(title: str, width: int = 20) -> str:
+    """A long "a->b" row title on two lines: the rotated label of a one-inch row spills into the next
+    row's beyond about 20 characters at 7 pt (the BAM-like class pairs, "trouser-checker->bag-checker")."""
+    return title.replace("->", "->\n", 1) if len(title) > width else title
+
+
 def saliency_grid(x, baselines: dict, maps: dict, methods, kinds, row_titles=None, method_names=None):
     """Rows: examples; columns: input, then per baseline kind its baseline and one map per method."""
     n = len(x)
@@ -15,7 +21,7 @@ def saliency_grid(x, baselines: dict, maps: dict, methods, kinds, row_titles=Non
     for i in range(n):
         viz.show_image(axes[i, 0], x[i], "input" if i == 0 else None)
         if row_titles:
-            axes[i, 0].set_ylabel(row_titles[i], fontsize=7)
+            axes[i, 0].set_ylabel(row_label(row_titles[i]), fontsize=7)
         col = 1
         for k in kinds:
             viz.show_image(axes[i, col], baselines[k][i], f"{k}" if i == 0 else None)
