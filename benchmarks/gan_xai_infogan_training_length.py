@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -28,23 +27,7 @@ import torch
 from genxai import profiles, repro
 from genxai.latent import InfoGANConfig, code_predictions, matched_accuracy
 from genxai.models import standard_classifier
-
-
-def parse_overrides(items: list[str]) -> dict:
-    """``["lr_g=2e-4", "mi_in_d=true", "n_train=4000"]`` -> typed values, names checked against InfoGANConfig."""
-    fields = {f.name: f for f in dataclasses.fields(InfoGANConfig)}
-    out = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        if not sep or name not in fields:
-            raise SystemExit(f"--set {item!r}: expected NAME=VALUE with NAME one of {sorted(fields)}")
-        try:  # numbers, true/false and null as JSON; anything else is a string (e.g. dataset=fashion_mnist)
-            value = json.loads(raw.lower() if raw.lower() in ("true", "false", "null") else raw)
-        except ValueError:
-            value = raw
-        out[name] = float(value) if isinstance(getattr(InfoGANConfig, name, None), float) and \
-            isinstance(value, int) and not isinstance(value, bool) else value
-    return out
+from genxai.run import config_overrides
 
 
 def main() -> None:
@@ -58,10 +41,14 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="override an InfoGANConfig field of the profile, e.g. --set lr_g=2e-4 (repeatable)")
     args = ap.parse_args()
+    try:
+        overrides = config_overrides(InfoGANConfig, args.set)
+    except ValueError as e:
+        ap.error(str(e))
     torch.set_num_threads(args.threads)
     P = profiles.get("gan_xai", args.profile)
     classifier = standard_classifier("mnist", args.profile, progress=False).model.eval()
-    config = InfoGANConfig(**{**P.infogan, **parse_overrides(args.set), "seed": args.seed})
+    config = InfoGANConfig(**{**P.infogan, **overrides, "seed": args.seed})
     repro.seed_everything(args.seed, threads=None)  # as get_or_train seeds, then builds, a training
     model = config.build()
     started = time.time()

@@ -24,29 +24,17 @@ import os
 import tempfile
 import time
 
+import torch
 
-def parse_overrides(items: list[str]) -> dict:
-    """``["lambda_sim=3", "steps=8000"]`` -> typed values, names checked against GANMEXConfig."""
-    from genxai.ganmex import GANMEXConfig
-    fields = {f.name: f for f in dataclasses.fields(GANMEXConfig)}
-    out = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        if not sep or name not in fields or name == "classifier":
-            raise SystemExit(f"--set {item!r}: expected NAME=VALUE with NAME one of {sorted(set(fields) - {'classifier'})}")
-        kind = type(getattr(GANMEXConfig(), name))
-        out[name] = raw.lower() in ("1", "true", "yes") if kind is bool else kind(float(raw) if kind is int else raw)
-    return out
+from genxai import profiles, repro
+from genxai.ganmex import GANMEXConfig
+from genxai.ganmex import experiments as E
+from genxai.ganmex.gan import translate
+from genxai.models import get_or_train, predict_logits
+from genxai.run import config_overrides
 
 
 def one_seed(profile: str, seed: int, overrides: dict) -> dict:
-    import torch
-
-    from genxai import profiles, repro
-    from genxai.ganmex import experiments as E
-    from genxai.ganmex.gan import translate
-    from genxai.models import get_or_train, predict_logits
-
     P = profiles.get("ganmex", profile)
     repro.seed_everything(seed, threads=None)
     clf_cfg, gan_cfg = E.bam_like_configs(P, seed)
@@ -62,7 +50,6 @@ def one_seed(profile: str, seed: int, overrides: dict) -> dict:
     per_pair = E.localisation_pairs(clf.model, x, c_o, tgt, masks, kinds, train, gan.model.generator,
                                     n_steps=P.ig_steps, n_eg=P.n_eg, seed=seed)
     table = E.summarise_localisation(per_pair)
-    cols = ["IG zero", "IG MDTS", "IG GANMEX", "EG"]
     # the "different object" pairs by direction: where does the generator change the image?
     base = translate(gan.model.generator, x, tgt)
     change = (base - x).abs().sum(1)
@@ -72,7 +59,7 @@ def one_seed(profile: str, seed: int, overrides: dict) -> dict:
     per_pair["direction"] = [f"{sel.classes[int(a)]} -> {sel.classes[int(b)]}" for a, b in zip(c_o, tgt)]
     obj = per_pair[per_pair["pairs"] == "different object"]
     return {"seed": seed, "trained_s": trained, "gan_metrics": gan.metrics, "table": table,
-            "lowest_every_row": bool((table[cols].idxmin(axis=1) == "IG GANMEX").all()),
+            "lowest_every_row": E.ganmex_lowest_every_row(table),
             "directions": obj.groupby("direction")[["IG GANMEX", "IG MDTS", "on_target", "change_object",
                                                     "change_background"]].mean(),
             "pairs_above_1": int((obj["IG GANMEX"] > 1).sum())}
@@ -87,11 +74,13 @@ def main() -> None:
                     help="override a GANMEXConfig field of the BAM-like generator")
     ap.add_argument("--keep-cache", action="store_true", help="train into the shared model cache")
     args = ap.parse_args()
-    overrides = parse_overrides(args.set)
+    try:
+        overrides = config_overrides(GANMEXConfig, args.set)
+    except ValueError as e:
+        ap.error(str(e))
     with tempfile.TemporaryDirectory() as tmp:
         if not args.keep_cache:
-            os.environ["GENXAI_CACHE_DIR"] = tmp
-        import torch
+            os.environ["GENXAI_CACHE_DIR"] = tmp  # read by genxai.paths at each use, so setting it here suffices
         torch.set_num_threads(args.threads)
         for seed in args.seeds:
             r = one_seed(args.profile, seed, overrides)

@@ -127,3 +127,19 @@ def test_manifest_can_be_rebuilt_from_results(project):
     after = json.loads(manifest.read_text())
     strip = lambda m: {e["path"]: (e["sha256"], e["produced_by"], e["parameters"]) for e in m["files"]}
     assert strip(after) == strip(before)
+
+
+def test_config_overrides_of_study_scripts_are_typed_like_the_fields():
+    """``--set`` values take the field's type, so ``lambda_sim=3`` names the same cached model as 3.0."""
+    from genxai.ganmex import GANMEXConfig
+    from genxai.models import cache_key
+    o = run.config_overrides(GANMEXConfig, ["lambda_sim=3", "steps=8000", "betas=[0.0, 0.9]",
+                                            "standalone=true", "adversarial=log", "n_train=null"])
+    assert o == {"lambda_sim": 3.0, "steps": 8000, "betas": (0.0, 0.9), "standalone": True,
+                 "adversarial": "log", "n_train": None}
+    assert isinstance(o["lambda_sim"], float) and isinstance(o["steps"], int)
+    assert cache_key(GANMEXConfig(lambda_sim=o["lambda_sim"])) == cache_key(GANMEXConfig(lambda_sim=3.0))
+    with pytest.raises(ValueError, match="lambda_sim"):       # the message lists the valid names
+        run.config_overrides(GANMEXConfig, ["lambda_simm=3"])
+    with pytest.raises(ValueError, match="NAME=VALUE"):       # a nested config is not a --set field
+        run.config_overrides(GANMEXConfig, ["classifier=mnist"])

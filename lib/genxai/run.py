@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import ast
+import dataclasses
 import json
 import os
 import sys
@@ -83,6 +84,33 @@ def parse_value(text: str) -> Any:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
         return text
+
+
+def config_overrides(config_cls: type, items: list[str]) -> dict[str, Any]:
+    """``--set NAME=VALUE`` items of a study script -> field values of the dataclass ``config_cls``.
+
+    Values are read as by :func:`parse_value` (``true``/``false``/``null`` too); an int given for a float
+    field becomes a float and a list for a tuple field a tuple, so ``lambda_sim=3`` names the same
+    cached model as ``lambda_sim=3.0``.  Unknown names and nested-config fields raise, listing the valid ones.
+    """
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    defaults = {n: f.default if f.default is not dataclasses.MISSING else
+                f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+                for n, f in fields.items()}
+    settable = sorted(n for n, d in defaults.items() if not dataclasses.is_dataclass(d))
+    out = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or name not in settable:
+            raise ValueError(f"--set {item!r}: expected NAME=VALUE with NAME one of {settable}")
+        value = parse_value({"true": "True", "false": "False", "null": "None"}.get(raw.lower(), raw))
+        default = defaults[name]
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        elif isinstance(default, tuple) and isinstance(value, list):
+            value = tuple(value)
+        out[name] = value
+    return out
 
 
 def _type_ok(value: Any, type_name: str) -> bool:
