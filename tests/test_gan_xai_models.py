@@ -188,3 +188,37 @@ def test_infogan_d_step_sends_the_mutual_information_gradient_into_the_shared_bo
     mu = torch.zeros(16, 2)
     fixed = info_loss((torch.zeros(16, 10), mu, torch.full_like(mu, -3.0)), cat, cont, 0.0, 1.0, fixed_std=True)[2]
     assert torch.isclose(fixed, 0.5 * (cont ** 2).sum(1).mean())
+
+
+def test_random_affine_is_identity_at_zero_range_keeps_background_and_passes_gradients():
+    from genxai.latent.infogan import random_affine
+    gen = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    x = -torch.ones(4, 1, 28, 28)
+    x[:, :, 8:20, 12:16] = 1.0
+    assert torch.allclose(random_affine(x, gen(), degrees=0, shift=0, scale=(1, 1)), x, atol=1e-5)
+    blank = -torch.ones(4, 1, 28, 28)
+    assert torch.allclose(random_affine(blank, gen()), blank, atol=1e-6)   # padding is background, not grey
+    moved = random_affine(x, gen(), degrees=30)
+    assert torch.equal(moved, random_affine(x, gen(), degrees=30))           # seeded: reproducible
+    assert (moved - x).abs().amax(dim=(1, 2, 3)).min() > 0.5                  # every image really moves
+    assert moved.min() >= -1 - 1e-5 and moved.max() <= 1 + 1e-5
+    # a shift of at most one pixel, no rotation or zoom: the 4-pixel bar keeps its width and moves <= 1 column
+    right = random_affine(x[:1], torch.Generator().manual_seed(0), degrees=0, shift=1, scale=(1, 1))
+    cols = (right[0, 0] > 0).any(0).nonzero().flatten()
+    assert len(cols) == 4 and abs(int(cols[0]) - 12) <= 1
+    leaf = x.clone().requires_grad_(True)
+    random_affine(leaf, gen()).sum().backward()
+    assert leaf.grad is not None and leaf.grad.abs().sum() > 0
+
+
+def test_infogan_augmentation_term_changes_training_only_when_weighted(tmp_path):
+    base = dict(n_train=64, epochs=1, width=4, noise_dim=4, hidden=16, batch_size=32)
+    weights = {}
+    for lam in (0.0, 1.0):
+        torch.manual_seed(0)
+        cfg = InfoGANConfig(**base, lambda_aug=lam)
+        model = cfg.build()
+        cfg.fit(model, tmp_path / f"aug{lam}.pt", torch.device("cpu"), progress=False)
+        weights[lam] = torch.cat([p.detach().flatten() for p in model.G.parameters()])
+    assert torch.isfinite(weights[1.0]).all()
+    assert not torch.allclose(weights[0.0], weights[1.0])
