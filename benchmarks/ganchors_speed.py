@@ -25,6 +25,8 @@ def main() -> None:
     ap.add_argument("--dataset", default="mnist")
     ap.add_argument("--images", type=int, default=None, help="images to explain (default: the profile's)")
     ap.add_argument("--methods", default=None, help="comma-separated rows (default: all; random_stitching is always kept)")
+    ap.add_argument("--pool-init", type=int, default=None,
+                    help="prior draws per explained image in the reuse rows' sample pool (default: make_samplers')")
     args = ap.parse_args()
     P = profiles.get("ganchors", args.profile)
     repro.seed_everything(0)
@@ -39,7 +41,8 @@ def main() -> None:
     # one step cap (max_steps) for every row on purpose: the notebook's cheaper cap for the paper's rows
     # (paper_rows_max_steps) saves wall time, but a speed benchmark compares samplers under equal settings
     samplers = make_samplers(G, enc, test.images[len(test) // 2:], P.xi, P.n_latents,
-                             restart_steps=P.restart_steps, max_steps=P.max_steps)
+                             restart_steps=P.restart_steps, max_steps=P.max_steps,
+                             **({} if args.pool_init is None else {"pool_init": args.pool_init}))
     if args.methods:
         keep = {"random_stitching", *args.methods.split(",")}
         unknown = keep - set(samplers)
