@@ -2,7 +2,7 @@
 
 Same images, same search settings, same cached models for every sampler (the notebook's profile).
 Usage: python benchmarks/ganchors_speed.py [--profile smoke|cpu|paper] [--dataset mnist] [--images 2]
-       [--methods random_stitching,batch_bn_reuse]
+       [--methods random_stitching,batch_bn_reuse] [--pool-init 512] [--gan-seed 13]
 Prints a table: minutes per explanation, ratio to random stitching, search precision, over_xi.
 The paper's rows without reuse take minutes per explanation on 2 cores (cpu profile): leave them out
 with --methods to time our reuse rows against random stitching only.
@@ -27,11 +27,13 @@ def main() -> None:
     ap.add_argument("--methods", default=None, help="comma-separated rows (default: all; random_stitching is always kept)")
     ap.add_argument("--pool-init", type=int, default=None,
                     help="prior draws per explained image in the reuse rows' sample pool (default: make_samplers')")
+    ap.add_argument("--gan-seed", type=int, default=None,
+                    help="training seed of the DCGAN (default: the notebook's); another seed trains and caches another DCGAN")
     args = ap.parse_args()
     P = profiles.get("ganchors", args.profile)
     repro.seed_everything(0)
     clf = standard_classifier(args.dataset, args.profile).model
-    gan_cfg = DCGANConfig(dataset=args.dataset, **P.gan)
+    gan_cfg = DCGANConfig(dataset=args.dataset, **{**P.gan, **({} if args.gan_seed is None else {"seed": args.gan_seed})})
     # trained (if uncached) the way the notebook trains them, so the benchmark explains the same weights
     [gan] = get_or_train_many([gan_cfg])
     [enc] = get_or_train_many([EncoderConfig(gan=gan_cfg, **P.encoder)])
