@@ -191,23 +191,28 @@ def test_infogan_d_step_sends_the_mutual_information_gradient_into_the_shared_bo
 
 
 def test_random_affine_is_identity_at_zero_range_keeps_background_and_passes_gradients():
-    from genxai.latent.infogan import random_affine
-    gen = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    """The classifiers' augmentation, which InfoGAN's transformation-invariant code reuses on its fakes."""
+    from genxai.models.classifiers import random_affine
+
+    def seeded(*args, **kw):
+        torch.manual_seed(3)
+        return random_affine(*args, **kw)
     x = -torch.ones(4, 1, 28, 28)
     x[:, :, 8:20, 12:16] = 1.0
-    assert torch.allclose(random_affine(x, gen(), degrees=0, shift=0, scale=(1, 1)), x, atol=1e-5)
+    assert torch.allclose(seeded(x, 0, max_rotate=0, max_scale=0), x, atol=1e-5)
     blank = -torch.ones(4, 1, 28, 28)
-    assert torch.allclose(random_affine(blank, gen()), blank, atol=1e-6)   # padding is background, not grey
-    moved = random_affine(x, gen(), degrees=30)
-    assert torch.equal(moved, random_affine(x, gen(), degrees=30))           # seeded: reproducible
+    assert torch.allclose(seeded(blank, 2, max_rotate=25), blank, atol=1e-6)  # padding is background, not grey
+    moved = seeded(x, 2, max_rotate=30)
+    assert torch.equal(moved, seeded(x, 2, max_rotate=30))                    # seeded: reproducible
     assert (moved - x).abs().amax(dim=(1, 2, 3)).min() > 0.5                  # every image really moves
     assert moved.min() >= -1 - 1e-5 and moved.max() <= 1 + 1e-5
     # a shift of at most one pixel, no rotation or zoom: the 4-pixel bar keeps its width and moves <= 1 column
-    right = random_affine(x[:1], torch.Generator().manual_seed(0), degrees=0, shift=1, scale=(1, 1))
+    torch.manual_seed(0)
+    right = random_affine(x[:1], 1, max_rotate=0, max_scale=0)
     cols = (right[0, 0] > 0).any(0).nonzero().flatten()
     assert len(cols) == 4 and abs(int(cols[0]) - 12) <= 1
     leaf = x.clone().requires_grad_(True)
-    random_affine(leaf, gen()).sum().backward()
+    seeded(leaf, 2, max_rotate=25).sum().backward()
     assert leaf.grad is not None and leaf.grad.abs().sum() > 0
 
 

@@ -25,7 +25,6 @@ about a fifth more time per epoch (D's body runs once more, on the transformed f
 from __future__ import annotations
 
 import inspect
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.cache import ModelConfig
+from ..models.classifiers import random_affine  # the classifiers' training augmentation, reused
 from .attention import SelfAttention  # noqa: F401  (part of the model's code)
 from .gan import Discriminator, Generator, gan_losses
 
@@ -107,25 +107,6 @@ def info_loss(q: tuple[torch.Tensor, torch.Tensor, torch.Tensor], cat: torch.Ten
     return lambda_cat * ce + lambda_cont * nll, ce, nll
 
 
-def random_affine(x: torch.Tensor, generator: torch.Generator | None = None, degrees: float = 15.0,
-                  shift: float = 2.0, scale: tuple[float, float] = (0.9, 1.1)) -> torch.Tensor:
-    """Each image of ``x`` (N, C, H, W in [-1, 1]) rotated by up to ``degrees``, shifted by up to
-    ``shift`` pixels and zoomed by a factor in ``scale``; uncovered pixels are background (-1).
-
-    Differentiable (``affine_grid`` + ``grid_sample``), so the generator gets gradients through it.
-    Hand-written because torchvision, whose ``RandomAffine`` does this, cannot be a dependency here.
-    """
-    n, _, h, w = x.shape
-    angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(degrees)
-    zoom = scale[0] + torch.rand(n, generator=generator) * (scale[1] - scale[0])
-    move = (torch.rand(n, 2, generator=generator) * 2 - 1) * shift * 2 / torch.tensor([w, h])  # normalised units
-    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    theta = torch.stack([torch.stack([cos, -sin, move[:, 0]], 1), torch.stack([sin, cos, move[:, 1]], 1)], 1)
-    grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)
-    # shift to [0, 2] so that grid_sample's zero padding is the background -1 after shifting back
-    return F.grid_sample(x + 1, grid, align_corners=False) - 1
-
-
 @dataclass
 class InfoGANConfig(ModelConfig):
     family = "gan_xai_infogan"
@@ -144,7 +125,7 @@ class InfoGANConfig(ModelConfig):
                                  # shifted and zoomed fakes (identity-preserving transformations, as Elastic-InfoGAN,
                                  # Ojha et al. 2020): the code may not be carried by slant or position
     aug_degrees: float = 25.0    # largest rotation of those transformations (25 beat 15 in our study)
-    aug_shift: float = 2.0       # largest shift, pixels
+    aug_shift: int = 2           # largest shift, pixels (zoom: 0.9-1.1, random_affine's default)
     width: int = 64
     attention: bool = False
     hidden: int = 1024           # FC layer of G (after the input) and of D (before the heads), as in InfoGAN
@@ -156,8 +137,9 @@ class InfoGANConfig(ModelConfig):
     seed: int = 0
 
     def code_files(self) -> list[Path]:
+        from ..models import classifiers
         from . import attention, gan
-        return sorted(set(super().code_files()) | {Path(inspect.getfile(attention)), Path(inspect.getfile(gan))})
+        return sorted(set(super().code_files()) | {Path(inspect.getfile(m)) for m in (attention, gan, classifiers)})
 
     def build(self) -> InfoGAN:
         D = Discriminator(0, self.width, self.attention, hidden=self.hidden)
@@ -196,7 +178,8 @@ class InfoGANConfig(ModelConfig):
                 mi, ce, nll = info_loss(Q(h), cat, cont, self.lambda_cat, self.lambda_cont, self.fixed_std)
                 loss_g = adv + mi
                 if self.lambda_aug:
-                    moved = random_affine(fake, gen, self.aug_degrees, self.aug_shift)
+                    # global RNG: seeded by get_or_train and checkpointed by the Trainer, so a resumed run is the same
+                    moved = random_affine(fake, self.aug_shift, self.aug_degrees)
                     loss_g = loss_g + self.lambda_aug * F.cross_entropy(Q(D.features(moved))[0], cat.long())
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()  # grads reaching D's body (and Q with mi_in_d) are discarded by opt_d.zero_grad
