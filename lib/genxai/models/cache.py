@@ -31,6 +31,7 @@ from torch import nn
 
 from .. import __version__, paths
 from ..repro import atomic_path, provenance, resolve_device, seed_everything, write_json
+from .lock import KeyLock
 
 
 @dataclass
@@ -99,7 +100,24 @@ def get_or_train(config: ModelConfig, device: str | torch.device = "cpu", progre
     Training is seeded with ``config.seed`` (when the config has one); the caller's random
     state is restored afterwards, so a notebook behaves the same whether or not the model
     was already cached.
+
+    Safe for many processes sharing the cache (see :mod:`.lock`): one trains a key while the
+    others wait on ``<key>.lock`` and then load its checkpoint; a killed trainer's lock is
+    taken over and its ``.partial.pt`` resumed.
     """
+    weights, sidecar, _ = cache_paths(config)
+    if not retrain and weights.exists() and sidecar.exists():
+        return _get_or_train(config, device, progress)
+    with KeyLock(weights.with_suffix(".lock"), what=f"{config.family}/{weights.stem}") as lock:
+        if lock.took_over:  # temporary files of the killed holder's atomic writes
+            for leftover in weights.parent.glob(f".{weights.stem}.*.tmp"):
+                leftover.unlink(missing_ok=True)
+        # after a wait the model is cached by the holder we waited for, and is loaded here
+        return _get_or_train(config, device, progress, retrain)
+
+
+def _get_or_train(config: ModelConfig, device: str | torch.device = "cpu", progress: bool = True,
+                  retrain: bool = False) -> CachedModel:
     device = resolve_device(device) if isinstance(device, str) else device
     weights, sidecar, partial = cache_paths(config)
     model = config.build()
