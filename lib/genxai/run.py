@@ -192,7 +192,8 @@ def write_manifest(profile: str, runs: Sequence[dict[str, Any]]) -> Path:
             producer = _producer(f, paper_runs)
             entries[rel] = {"path": rel, "sha256": sha256_file(f), "bytes": f.stat().st_size,
                             "produced_by": producer["notebook"], "parameters": producer["parameters"],
-                            "git_sha": sha, "git_dirty": dirty}
+                            "git_sha": sha, "git_dirty": dirty,
+                            **({"worker": producer["worker"]} if producer.get("worker") else {})}
     write_json(manifest_path, {"profile": profile, "files": sorted(entries.values(), key=lambda e: e["path"])})
     return manifest_path
 
@@ -208,9 +209,11 @@ def runs_from_results(profile: str, papers: Sequence[str] | None = None) -> list
         out = nb.output_path(profile)
         if not out.exists():
             continue
-        meta = nbformat.read(out, as_version=4).metadata.get("papermill", {})
+        book = nbformat.read(out, as_version=4)
+        meta = book.metadata.get("papermill", {})
         runs.append({"notebook": str(nb.path.relative_to(paths.root())), "output": str(out),
-                     "parameters": meta.get("parameters", {}), "seconds": meta.get("duration")})
+                     "parameters": meta.get("parameters", {}), "seconds": meta.get("duration"),
+                     "worker": book.metadata.get("genxai", {}).get("worker")})
     return runs
 
 
@@ -302,6 +305,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    if args.scheduler is not None:  # every notebook a task of a Dask cluster
+        from .executor import cmd_reproduce
+        return cmd_reproduce(args)
     runs = reproduce(args.paper, args.profile, args.workers, _parse_params(args.param),
                      reference=args.reference, notebook=args.notebook)
     for run in runs:
@@ -335,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebook", help="only this notebook of --paper (file stem or unambiguous prefix, e.g. 02)")
     p.add_argument("--profile", default=paths.DEFAULT_PROFILE, choices=PROFILES)
     p.add_argument("--workers", type=int, default=1, help="notebooks run at once")
+    p.add_argument("--scheduler", metavar="ADDRESS|local",
+                   help="run the notebooks on the Dask scheduler at ADDRESS, or 'local': a LocalCluster of "
+                        "--workers workers (optional extra 'cluster'; see docs/cluster.md)")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="override a notebook parameter (validated against the parameters cell)")
     p.add_argument("--reference", action="store_true",
