@@ -8,25 +8,28 @@ change of the baseline on the object and on the background).  A seed changes the
 images and initialisation, the GAN's batches and its initialisation; every seed scores the same test pairs.
 
     python benchmarks/ganmex_table1_seeds.py --seeds 0 1 2 --threads 1
+    python benchmarks/ganmex_table1_seeds.py --seeds 0 1 --workers 2 --threads 1
     python benchmarks/ganmex_table1_seeds.py --seeds 2 --set lambda_sim=10 --set steps=4000
+    python benchmarks/ganmex_table1_seeds.py --seeds 0 1 2 3 --scheduler tcp://host:8786 --keep-cache
 
-``--set NAME=VALUE`` overrides one field of the generator's GANMEXConfig (a variant to compare).  Run two
-seeds as two processes with ``--threads 1`` each on 2 cores.  Models go to a temporary cache unless
-``--keep-cache`` is given: the cache key has no thread count, and a model trained here with one thread
-would otherwise be the one a later notebook run (two threads) loads.
+``--set NAME=VALUE`` overrides one field of the generator's GANMEXConfig (a variant to compare).  The seeds
+are jobs of :func:`genxai.executor.map_seeds`: one after the other in this process by default, side by side
+in ``--workers`` processes (two seeds with ``--threads 1`` each on 2 cores), or on a Dask cluster
+(``--scheduler``).  Models go to a temporary cache unless ``--keep-cache`` is given: the cache key has no
+thread count, and a model trained here with one thread would otherwise be the one a later notebook run
+(two threads) loads.  On a cluster of several machines use ``--keep-cache`` with a shared
+``GENXAI_CACHE_DIR`` (a temporary folder exists on this machine only).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import tempfile
 import time
 
-import torch
-
 from genxai import profiles, repro
+from genxai.executor import map_seeds
 from genxai.ganmex import GANMEXConfig
 from genxai.ganmex import experiments as E
 from genxai.ganmex.gan import translate
@@ -34,7 +37,9 @@ from genxai.models import get_or_train, predict_logits
 from genxai.run import config_overrides
 
 
-def one_seed(profile: str, seed: int, overrides: dict) -> dict:
+def one_seed(study: dict, seed: int) -> dict:
+    """One seed of the study (``study``: profile and GANMEXConfig overrides); a row of the study's table."""
+    profile, overrides = study["profile"], study["overrides"]
     P = profiles.get("ganmex", profile)
     repro.seed_everything(seed, threads=None)
     clf_cfg, gan_cfg = E.bam_like_configs(P, seed)
@@ -58,7 +63,7 @@ def one_seed(profile: str, seed: int, overrides: dict) -> dict:
     per_pair["change_background"] = ((change * ~masks).flatten(1).sum(1) / (~masks).flatten(1).sum(1)).numpy()
     per_pair["direction"] = [f"{sel.classes[int(a)]} -> {sel.classes[int(b)]}" for a, b in zip(c_o, tgt)]
     obj = per_pair[per_pair["pairs"] == "different object"]
-    return {"seed": seed, "trained_s": trained, "gan_metrics": gan.metrics, "table": table,
+    return {"trained_s": trained, "gan_metrics": gan.metrics, "table": table,
             "lowest_every_row": E.ganmex_lowest_every_row(table),
             "directions": obj.groupby("direction")[["IG GANMEX", "IG MDTS", "on_target", "change_object",
                                                     "change_background"]].mean(),
@@ -69,7 +74,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--profile", default="cpu", help="smoke | cpu | paper (settings of profiles/ganmex.json)")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads of each seed's job")
+    ap.add_argument("--workers", type=int, default=1, help="seeds run at once (local processes or LocalCluster)")
+    ap.add_argument("--scheduler", help="a Dask scheduler address, or 'local' (default: local processes)")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="override a GANMEXConfig field of the BAM-like generator")
     ap.add_argument("--keep-cache", action="store_true", help="train into the shared model cache")
@@ -79,17 +86,22 @@ def main() -> None:
     except ValueError as e:
         ap.error(str(e))
     with tempfile.TemporaryDirectory() as tmp:
-        if not args.keep_cache:
-            os.environ["GENXAI_CACHE_DIR"] = tmp  # read by genxai.paths at each use, so setting it here suffices
-        torch.set_num_threads(args.threads)
-        for seed in args.seeds:
-            r = one_seed(args.profile, seed, overrides)
-            print(f"\n## seed {seed} ({args.profile}, {args.threads} thread(s), overrides {overrides or 'none'}): "
-                  f"models trained in {r['trained_s']:.0f} s; generator on target {r['gan_metrics']['target_rate']:.3f}")
-            print(r["table"].round(3).to_markdown(index=False))
-            print(f"GANMEX lowest in every row (mean): {r['lowest_every_row']}; "
-                  f"'different object' pairs with GANMEX L(A) > 1: {r['pairs_above_1']}")
-            print(r["directions"].round(3).to_markdown())
+        # genxai.paths reads GENXAI_CACHE_DIR at each use: set for each job, the models go there
+        env = {} if args.keep_cache else {"GENXAI_CACHE_DIR": tmp}
+        study = map_seeds(one_seed, {"study": {"profile": args.profile, "overrides": overrides}}, args.seeds,
+                          scheduler=args.scheduler, workers=args.workers, threads=args.threads, env=env)
+    for _, r in study.iterrows():
+        print(f"\n## seed {r['seed']} ({args.profile}, {args.threads} thread(s), overrides {overrides or 'none'}): "
+              f"models trained in {r['trained_s']:.0f} s; generator on target {r['gan_metrics']['target_rate']:.3f}"
+              f" (on {r['worker']})")
+        print(r["table"].round(3).to_markdown(index=False))
+        print(f"GANMEX lowest in every row (mean): {r['lowest_every_row']}; "
+              f"'different object' pairs with GANMEX L(A) > 1: {r['pairs_above_1']}")
+        print(r["directions"].round(3).to_markdown())
+    if len(study) > 1:
+        print("\n## all seeds")
+        print(study[["seed", "trained_s", "lowest_every_row", "pairs_above_1", "job_s"]].round(1)
+              .to_markdown(index=False))
 
 
 if __name__ == "__main__":

@@ -122,3 +122,12 @@ def test_map_seeds_gives_one_table_wherever_it_runs(monkeypatch):
         executor.map_seeds(_draw, {"small": {"scale": 1.0, "fail_seed": 1}}, [0, 1])
     with pytest.raises(ValueError, match="at least one"):
         executor.map_seeds(_draw, {}, [0])
+
+
+def test_map_seeds_takes_several_rows_per_job_and_rejects_other_results():
+    rows = executor.map_seeds(lambda config, seed: [{"step": 1, "v": seed}, {"step": 2, "v": -seed}], [None], [3, 4])
+    assert list(rows.config) == ["0"] * 4 and list(rows.seed) == [3, 3, 4, 4] and list(rows.v) == [3, -3, 4, -4]
+    with pytest.raises(TypeError, match="returned a float"):
+        executor.map_seeds(lambda config, seed: 0.5, [None], [0])
+    with pytest.raises(ValueError, match=r"column\(s\) \['seed'\]"):
+        executor.map_seeds(lambda config, seed: {"seed": seed}, [None], [0])

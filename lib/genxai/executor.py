@@ -172,8 +172,9 @@ def map_seeds(fn: Callable[[Any, int], Any], configs: Mapping[str, Any] | Sequen
     """Run ``fn(config, seed)`` for every configuration x seed; return one ``pandas.DataFrame``.
 
     Args:
-        fn: a module-level function (it is pickled to the workers) returning a mapping (one row)
-            or a DataFrame (several rows); it seeds itself (``repro.seed_everything(seed)``).
+        fn: a module-level function (it is pickled to the workers) returning a mapping (one row),
+            a list of mappings or a DataFrame (several rows); it seeds itself
+            (``repro.seed_everything(seed)``).
         configs: name -> configuration, or a sequence (named by position).
         seeds: the seeds each configuration runs with.
         scheduler, workers: where the jobs run (:func:`open_executor`).
@@ -202,7 +203,15 @@ def map_seeds(fn: Callable[[Any, int], Any], configs: Mapping[str, Any] | Sequen
                 for other in futures:
                     other.cancel()
                 raise JobFailed(f"study job config={name!r} seed={seed} failed: {type(err).__name__}: {err}") from err
-            frame = out.copy() if isinstance(out, pd.DataFrame) else pd.DataFrame([dict(out)])
+            if isinstance(out, pd.DataFrame):
+                frame = out.copy()
+            elif isinstance(out, Mapping):
+                frame = pd.DataFrame([dict(out)])
+            elif isinstance(out, Sequence) and all(isinstance(row, Mapping) for row in out):
+                frame = pd.DataFrame([dict(row) for row in out])
+            else:
+                raise TypeError(f"{getattr(fn, '__name__', fn)} returned a {type(out).__name__}; return a "
+                                "mapping (one row), a list of mappings or a DataFrame (several rows)")
             clash = sorted(set(frame.columns) & set(JOB_COLUMNS))
             if clash:
                 raise ValueError(f"{getattr(fn, '__name__', fn)} returned the column(s) {clash} "
