@@ -6,6 +6,10 @@ states, every random-number-generator state and the metric history, so a killed 
 resumes exactly where it stopped: a resumed training equals an uninterrupted one
 (tested in ``tests/test_train.py``).  Data order inside an epoch must come from
 :meth:`Trainer.epoch_generator` (seeded by ``seed`` and the epoch number).
+
+In an initialised ``torch.distributed`` process group (``torchrun``, :mod:`genxai.ddp`) the same
+loop trains data-parallel: gradients averaged over the ranks, each rank's share of the data from
+:meth:`Trainer.shard`, rank 0 writing the checkpoint.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import ddp
 from .repro import atomic_path, show_progress
 
 EpochFn = Callable[[int], Mapping[str, float]]
@@ -83,10 +88,23 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.start_epoch = 0
         self.resumed = False
+        self.rank, self.world_size = ddp.group()
 
     def epoch_generator(self, epoch: int) -> torch.Generator:
         """A generator for data order in ``epoch``: identical whether resumed or not."""
         return torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+
+    def shard(self, draw: torch.Tensor, dim: int = 0) -> torch.Tensor:
+        """This rank's share of ``draw`` (the same on every rank, e.g. an order drawn from
+        :meth:`epoch_generator`): every ``world_size``-th entry along ``dim`` from ``rank`` on.
+        ``draw`` itself in a single process."""
+        if self.world_size == 1:
+            return draw
+        if draw.shape[dim] % self.world_size:
+            raise ValueError(f"{draw.shape[dim]} entries along dim {dim} do not split evenly over {self.world_size} "
+                             f"ranks: use a batch size that is a multiple of the number of processes")
+        keep = torch.arange(self.rank, draw.shape[dim], self.world_size, device=draw.device)
+        return draw.index_select(dim, keep)
 
     # ------------------------------------------------------------------ checkpointing
     def state_dict(self, epoch_done: int) -> dict[str, Any]:
@@ -100,15 +118,21 @@ class Trainer:
         }
 
     def save(self, epoch_done: int) -> None:
-        if self.checkpoint is None:
+        if self.checkpoint is None or self.rank != 0:
             return
         with atomic_path(self.checkpoint) as tmp:
             torch.save(self.state_dict(epoch_done), tmp)
 
     def try_resume(self) -> bool:
-        if self.checkpoint is None or not self.checkpoint.exists():
+        if self.checkpoint is None:
             return False
-        state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+        state = None
+        if self.rank == 0 and self.checkpoint.exists():
+            state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+        if self.world_size > 1:  # rank 0 reads the checkpoint; every rank resumes from it
+            state = ddp.broadcast_object(state)
+        if state is None:
+            return False
         self.model.load_state_dict(state["model"])
         for k, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
@@ -123,18 +147,27 @@ class Trainer:
     # ------------------------------------------------------------------ loop
     def fit(self, epoch_fn: EpochFn) -> list[dict[str, float]]:
         self.try_resume()
+        sync = ddp.TrainerSync(self) if self.world_size > 1 else None
         bar = tqdm(range(self.start_epoch, self.epochs), desc=self.desc, initial=self.start_epoch,
-                   total=self.epochs, disable=not show_progress(self.progress), leave=False)
+                   total=self.epochs, disable=not show_progress(self.progress) or self.rank != 0, leave=False)
         for epoch in bar:
             self.model.train()
+            if sync:
+                sync.begin_epoch(epoch)
             metrics = {k: float(v) for k, v in epoch_fn(epoch).items()}
+            if sync:
+                metrics = sync.end_epoch(metrics)
             metrics["epoch"] = epoch + 1
             for sched in self.schedulers.values():
                 sched.step()
             self.history.append(metrics)
             self.save(epoch + 1)
+            if sync:
+                sync.after_save()
             bar.set_postfix({k: round(v, 4) for k, v in metrics.items() if k != "epoch"})
             for cb in self.callbacks:
                 cb(epoch, metrics)
+        if sync:
+            sync.close()
         self.model.eval()
         return self.history

@@ -138,6 +138,8 @@ class GANMEXConfig(ModelConfig):
             n_steps = min(self.steps_per_epoch, steps - epoch * self.steps_per_epoch)
             idx_all = torch.randint(len(train), (n_steps, self.batch_size), generator=g)
             targets = torch.randint(n_cls, (n_steps, self.batch_size), generator=g)
+            # several processes (genxai.ddp): each its share of every batch
+            idx_all, targets = trainer.shard(idx_all, dim=1), trainer.shard(targets, dim=1)
             sums: dict[str, float] = {}
             for s in range(n_steps):
                 x = train.images[idx_all[s]].to(device)
