@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genxai import ddp
-from genxai.models import ModelConfig, cache
+from genxai.models import ModelConfig, cache, get_or_train
 
 STOP_AFTER = "GENXAI_TEST_STOP_AFTER_EPOCH"  # the toy fit is interrupted after this epoch's checkpoint
 
@@ -27,9 +27,40 @@ class Interrupted(RuntimeError):
     pass
 
 
+def _data(n: int) -> torch.Tensor:
+    return torch.randn(n, 5, generator=torch.Generator().manual_seed(123))
+
+
+@dataclass
+class TeacherConfig(ModelConfig):
+    """The model ToyConfig's fit needs (as GANMEX needs its classifier): trained by one rank when missing."""
+
+    family = "toy_teacher"
+    n: int = 64
+
+    def build(self) -> nn.Module:
+        return nn.Linear(5, 2)
+
+    def fit(self, model: nn.Module, checkpoint: Path, device: torch.device, progress: bool = True) -> dict[str, Any]:
+        from genxai.train import Trainer
+        x = _data(self.n)
+        y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()
+        opt = torch.optim.SGD(model.parameters(), lr=0.5)
+        trainer = Trainer(model, {"sgd": opt}, 3, checkpoint=checkpoint, progress=False)
+
+        def epoch_fn(epoch: int) -> dict[str, float]:
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return {"loss": float(loss.detach()), "world": float(trainer.world_size)}
+        return {"history": trainer.fit(epoch_fn)}
+
+
 @dataclass
 class ToyConfig(ModelConfig):
-    """A small classifier trained through the Trainer, its batches sharded over the ranks."""
+    """A small classifier trained through the Trainer, its batches sharded over the ranks, on labels
+    from a teacher model that it trains (or loads) first."""
 
     family = "toy_ddp"
     epochs: int = 4
@@ -43,9 +74,10 @@ class ToyConfig(ModelConfig):
 
     def fit(self, model: nn.Module, checkpoint: Path, device: torch.device, progress: bool = True) -> dict[str, Any]:
         from genxai.train import Trainer
-        g = torch.Generator().manual_seed(123)
-        x = torch.randn(self.n, 5, generator=g)
-        y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()
+        x = _data(self.n)
+        teacher = get_or_train(TeacherConfig(self.n), device, progress=False).model
+        with torch.no_grad():
+            y = teacher(x).argmax(1)
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
 
         def interrupt(epoch: int, metrics: Any) -> None:
@@ -106,6 +138,9 @@ def test_two_gloo_ranks_train_identically_and_a_resumed_run_equals_an_uninterrup
     losses = [h["loss"] for h in record["history"]]
     assert losses[-1] < 0.7 * losses[0]                           # it learns
     assert {h["rank_batch"] for h in record["history"]} == {8.0}   # each rank got half of every batch of 16
+    monkeypatch.setenv("GENXAI_CACHE_DIR", str(tmp_path / "whole"))
+    teacher = json.loads(cache.cache_paths(TeacherConfig())[1].read_text())
+    assert {h["world"] for h in teacher["history"]} == {1.0}      # the teacher trained on one rank alone
 
     # interrupted after epoch 2 (both ranks), then resumed from rank 0's checkpoint
     with pytest.raises(Exception, match="stopped after epoch 2"):

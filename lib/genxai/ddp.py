@@ -28,7 +28,9 @@ performs; what is not reproduced is DDP's overlap of communication with the back
 Which fits gain: any fit that trains through the Trainer is *correct* on several ranks (unsharded,
 every rank computes the same full-batch gradient: no speed-up, same result); it is *faster* when
 its epoch function shards its batches with ``trainer.shard`` (GANMEX's generator does).  A fit that
-does not use the Trainer is refused after training, when the ranks' weights differ.
+does not use the Trainer is refused after training, when the ranks' weights differ.  Only the
+model being trained runs data-parallel: a model its fit needs and finds uncached (GANMEX's
+classifier) is trained by one rank alone while the others wait for its cache lock, then load it.
 """
 
 from __future__ import annotations
@@ -57,6 +59,36 @@ def group() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+# The module :func:`train` is training on all ranks.  Only a Trainer of this module (or of a container
+# holding it) trains data-parallel: a model the fit needs and finds uncached (a classifier to explain)
+# is trained by whichever rank gets its cache lock, alone, while the others wait for it and load it.
+_target: nn.Module | None = None
+
+
+def group_for(model: nn.Module) -> tuple[int, int]:
+    """:func:`group` for a Trainer of :func:`train`'s model, (0, 1) for any other training."""
+    if _target is not None and any(m is _target for m in model.modules()):
+        return group()
+    return 0, 1
+
+
+def _marking_fit(config):
+    """A copy of ``config`` whose ``fit`` marks the model it trains as :func:`train`'s target."""
+    config = dataclasses.replace(config)
+    fit = config.fit
+
+    def fit_as_target(model, checkpoint, device, progress=True):
+        global _target
+        _target = model
+        try:
+            return fit(model, checkpoint, device, progress=progress)
+        finally:
+            _target = None
+    # an instance attribute: the config's fields, and so its cache key, are unchanged
+    object.__setattr__(config, "fit", fit_as_target)
+    return config
 
 
 def init_from_env(backend: str | None = None) -> torch.device:
@@ -176,12 +208,13 @@ def train(config, device: torch.device, progress: bool = True, retrain: bool = F
         cached = broadcast_object(bool(is_cached(config) and not retrain) if rank == 0 else None)
         if cached:
             return get_or_train(config, device=device).model
+        target = _marking_fit(config)
         if rank == 0:
-            model = get_or_train(config, device=device, progress=progress, retrain=retrain).model
+            model = get_or_train(target, device=device, progress=progress, retrain=retrain).model
         else:  # the same steps as get_or_train, without writing anything
             seed_everything(int(getattr(config, "seed", 0)), threads=None)
             model = config.build().to(device)
-            config.fit(model, partial, device, progress=False)
+            target.fit(model, partial, device, progress=False)
             model.eval()
     finally:
         if lock is not None:
@@ -265,4 +298,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the imported genxai.ddp, not this __main__ copy: the Trainer reads genxai.ddp's state
+    from genxai.ddp import main as _main
+    sys.exit(_main())

@@ -88,7 +88,7 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.start_epoch = 0
         self.resumed = False
-        self.rank, self.world_size = ddp.group()
+        self.rank, self.world_size = ddp.group_for(model)  # (0, 1) unless genxai.ddp trains this model
 
     def epoch_generator(self, epoch: int) -> torch.Generator:
         """A generator for data order in ``epoch``: identical whether resumed or not."""
