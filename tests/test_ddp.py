@@ -135,6 +135,7 @@ def test_two_gloo_ranks_train_identically_and_a_resumed_run_equals_an_uninterrup
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "trained on 2 rank(s) (gloo)" in proc.stdout
     whole, record = _cached(tmp_path / "whole", monkeypatch)
+    assert record["provenance"]["ddp"] == {"world_size": 2, "backend": "gloo"}
     losses = [h["loss"] for h in record["history"]]
     assert losses[-1] < 0.7 * losses[0]                           # it learns
     assert {h["rank_batch"] for h in record["history"]} == {8.0}   # each rank got half of every batch of 16

@@ -196,9 +196,9 @@ def train(config, device: torch.device, progress: bool = True, retrain: bool = F
     """
     from .models.cache import cache_paths, get_or_train, is_cached
     from .models.lock import KeyLock
-    from .repro import seed_everything
-    rank, _ = group()
-    weights, _, partial = cache_paths(config)
+    from .repro import seed_everything, write_json
+    rank, world = group()
+    weights, sidecar, partial = cache_paths(config)
     # rank 0 holds the key's lock for the whole job, so no other process trains it meanwhile;
     # get_or_train's own acquire of it below nests
     lock = KeyLock(weights.with_suffix(".lock"), what=f"{config.family}/{weights.stem}") if rank == 0 else None
@@ -210,7 +210,11 @@ def train(config, device: torch.device, progress: bool = True, retrain: bool = F
             return get_or_train(config, device=device).model
         target = _marking_fit(config)
         if rank == 0:
-            model = get_or_train(target, device=device, progress=progress, retrain=retrain).model
+            trained = get_or_train(target, device=device, progress=progress, retrain=retrain)
+            model = trained.model
+            # the key has no process count (nor thread count): the record says how it was trained
+            trained.record["provenance"]["ddp"] = {"world_size": world, "backend": dist.get_backend()}
+            write_json(sidecar, trained.record)
         else:  # the same steps as get_or_train, without writing anything
             seed_everything(int(getattr(config, "seed", 0)), threads=None)
             model = config.build().to(device)
