@@ -55,8 +55,8 @@ class StudyServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> StudyServer:
-        self.port = free_port()
+    def start(self, timeout: float = 60.0, port: int | None = None) -> StudyServer:
+        self.port = port or free_port()
         cmd = [sys.executable, "-m", "genxai.study", "serve", "--items", str(self.items), "--db", str(self.db),
                "--host", "127.0.0.1", "--port", str(self.port), "--admin-token", ADMIN, "--log-level", "warning"]
         with open(self.log, "ab") as log:

@@ -176,3 +176,26 @@ def test_latent_animations_and_write_items(tmp_path):
     custom = [Animation(attribute=a, image=str(i), cls=0, shift=1.0, frames=torch.zeros(2, 1, 4, 4), group="h")
               for a in ("p", "q") for i in range(3)]
     assert load_spec(write_items(tmp_path / "custom", custom).parent).attributes == {"h": ["p", "q"]}
+
+
+def test_items_from_a_gan_xai_generator_and_directions(tmp_path):
+    # the real classes of genxai.latent (a conditional generator: each image keeps its label), untrained
+    from genxai.latent.directions import Deformator
+    from genxai.latent.gan import Generator
+    torch.manual_seed(0)
+    G = Generator(latent_dim=8, n_classes=10, width=4, attention=False).eval()
+    A = Deformator(8, 3).directions()
+    anims = latent_animations(G, {f"direction {k}": A[k] for k in range(3)}, n_images=3, shift=4.0, steps=3,
+                              seed=5, group="MNIST CGAN")
+    assert len(anims) == 9 and all(a.frames.shape == (4, 1, 28, 28) for a in anims)
+    gen = torch.Generator().manual_seed(5)
+    z, cond = G.sample_latent(3, generator=gen), G.sample_condition(3, generator=gen)
+    with torch.no_grad():
+        base = G(z, **cond)
+        moved = G(z + 4.0 * A[1], **cond)
+    for a in anims[3:6]:   # direction 1, images 0..2: frame 0 is the image, frame 2 the full shift
+        i = int(a.image)
+        assert torch.allclose(a.frames[0], base[i], atol=1e-5) and torch.allclose(a.frames[2], moved[i], atol=1e-5)
+    spec = load_spec(write_items(tmp_path / "items", anims, scale=2).parent)
+    assert spec.attributes == {"MNIST CGAN": ["direction 0", "direction 1", "direction 2"]}
+    assert len(build_questions(spec)) == 3 + 1 + 3

@@ -276,3 +276,23 @@ def test_questions_are_well_formed(items):
         assert all(spec.items[i].attribute == a for a in (x, y) for i in q.examples[a])
         assert all(spec.items[i].group == q.group for i in q.item_ids())
         assert (q.query in q.examples[q.truth]) == q.attention
+
+
+def test_cli_export_analyse_and_bad_items(client, db_path, items, tmp_path, capsys):
+    from genxai.run import main
+    _, h = join(client)
+    truth = {q.id: q.truth for q in StudyDB(db_path).questions()}
+    for q in client.get("/api/state", headers=h).json()["questions"]:   # all right, attention check included
+        answer = truth[q["id"]] if q["kind"] == "classification" else "bigger shape"
+        client.post("/api/answers", headers=h, json={"question": q["id"], "answer": answer})
+    out = tmp_path / "responses.csv"
+    assert main(["study", "export", "--db", str(db_path), "--out", str(out)]) == 0
+    assert f"{n_answers(db_path)} answers -> {out}" in capsys.readouterr().out
+    assert main(["study", "analyse", "--responses", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "humans (this study)" in text and "1.000 (± 0.000)" in text and "Lang et al. (published)" in text
+    assert "Distinctness" in text
+    assert main(["study", "export", "--db", str(tmp_path / "none.db"), "--out", str(out)]) == 2
+    assert "no study database" in capsys.readouterr().err
+    assert main(["study", "serve", "--items", str(tmp_path / "none"), "--db", str(tmp_path / "x.db")]) == 2
+    assert "items.json does not exist" in capsys.readouterr().err

@@ -43,7 +43,7 @@ def test_participant_visit(chromium, server, tmp_path):
     total = int(page.text_content("#progress-text").split("/")[1])
     given: dict[str, str] = {}
     shots = set()
-    reloaded = False
+    reloaded = restarted = down = False
     while True:
         # the next question, or the thanks page once the last answer is confirmed
         page.wait_for_function("() => document.location.pathname === '/thanks' || "
@@ -53,6 +53,11 @@ def test_participant_visit(chromium, server, tmp_path):
         qid = page.get_attribute("main", "data-question")
         assert qid not in given, f"question {qid} shown again after it was answered"
         page.wait_for_function(ALL_GIFS_SHOWN)
+        if len(given) == 1 and not restarted:   # kill -9 the server before the second answer
+            page.wait_for_function("() => document.getElementById('status').textContent === ''")
+            server.kill()
+            restarted = down = True
+            errors_before = len(page.errors)
         widths = page.eval_on_selector_all("img.anim", "imgs => imgs.map(i => i.naturalWidth)")
         assert widths and min(widths) > 0
         if page.query_selector("button.choice"):
@@ -70,6 +75,16 @@ def test_participant_visit(chromium, server, tmp_path):
                 shots.add("verbal") or _shot(page, tmp_path, "verbal")
             given[qid] = text
             page.press("#description", "Enter")
+        if down:   # the answer was given while the server was dead: it waits in the browser, then arrives
+            page.wait_for_function("() => document.getElementById('status').textContent.includes('cannot be reached')")
+            server.start(port=server.port)
+            page.wait_for_function("() => document.getElementById('status').textContent === ''", timeout=30000)
+            with sqlite3.connect(server.db) as conn:
+                assert conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 2
+            # the only console errors of the downtime are the requests that could not reach the server
+            assert all("Failed to load resource" in e for e in page.errors[errors_before:]), page.errors
+            del page.errors[errors_before:]
+            down = False
         if len(given) == 3 and not reloaded:   # a reload mid-study: the visit resumes at question 4
             reloaded = True
             page.reload()
@@ -79,7 +94,7 @@ def test_participant_visit(chromium, server, tmp_path):
                                "(document.querySelector('main').dataset.question || '') !== q", arg=qid)
     assert page.text_content("h1") == "Thank you!"
     _shot(page, tmp_path, "thanks")
-    assert len(given) == total and reloaded
+    assert len(given) == total and reloaded and restarted
     assert page.errors == []
     with sqlite3.connect(server.db) as conn:
         (pid, completed), = conn.execute("SELECT id, completed_at FROM participants").fetchall()

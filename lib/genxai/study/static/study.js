@@ -90,7 +90,15 @@
     progressText.textContent = answered.size + " / " + n;
   }
 
-  function gif(src, cls) { return el("img", {src, alt: "animation", class: cls || "anim"}); }
+  function gif(src, cls) {
+    const img = el("img", {src, alt: "animation", class: cls || "anim"});
+    let tries = 0;
+    // the server may be restarting: load the animation again a little later
+    img.addEventListener("error", () => {
+      if (++tries <= 30) setTimeout(() => { img.src = src + "?try=" + tries; }, RETRY_MS);
+    });
+    return img;
+  }
 
   function showClassification(q, index, total) {
     const options = q.options.map((o) => el("figure", {class: "option"}, [
