@@ -177,10 +177,6 @@ class StudyApp:
                 "options": [{"attribute": a, "label": label, "examples": [f"/gif/{i}" for i in entry["examples"][a]]}
                             for a, label in zip(order, ("A", "B"))]}
 
-    def plan(self, pid: str) -> list[dict[str, Any]]:
-        seed = self.db.participant(pid)["seed"]
-        return participant_plan(list(self.questions.values()), seed)
-
     # ------------------------------------------------------------------ endpoints
     async def page(self, request: Request) -> Response:
         name = request.scope["route"].name
@@ -201,12 +197,16 @@ class StudyApp:
         pid = await run_in_threadpool(self.db.add_participant, seed)
         return _json({"participant": pid, "token": tokens.sign(pid, self.secret)}, 201)
 
+    def _state(self, request: Request) -> dict[str, Any]:
+        pid = self._participant(request)
+        row = self.db.participant(pid)
+        return {"participant": pid,
+                "questions": [self._question_payload(e)
+                              for e in participant_plan(list(self.questions.values()), row["seed"])],
+                "answered": sorted(self.db.answers_of(pid)), "completed": row["completed_at"] is not None}
+
     async def state(self, request: Request) -> Response:
-        pid = await run_in_threadpool(self._participant, request)
-        answers = await run_in_threadpool(self.db.answers_of, pid)
-        row = await run_in_threadpool(self.db.participant, pid)
-        return _json({"participant": pid, "questions": [self._question_payload(e) for e in self.plan(pid)],
-                      "answered": sorted(answers), "completed": row["completed_at"] is not None})
+        return _json(await run_in_threadpool(self._state, request))
 
     async def answer(self, request: Request) -> Response:
         pid = await run_in_threadpool(self._participant, request)
