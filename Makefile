@@ -42,6 +42,7 @@ data: env
 
 reproduce: data
 	$(BIN)/genxai reproduce --profile $(PROFILE) --workers $(WORKERS) $(if $(PAPER),--paper $(PAPER)) $(if $(NOTEBOOK),--notebook $(NOTEBOOK))
+	$(BIN)/genxai report --profile $(PROFILE)
 
 test: data
 	TQDM_DISABLE=1 $(BIN)/python -m pytest

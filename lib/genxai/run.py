@@ -364,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: Other modules add sub-commands here (``genxai synth`` ...): functions taking the subparsers.
 _EXTRA_COMMANDS: list = []
 #: Modules imported by build_parser so their sub-commands register themselves.
-_COMMAND_MODULES: list[str] = ["genxai.synth"]
+_COMMAND_MODULES: list[str] = ["genxai.synth", "genxai.gallery"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
