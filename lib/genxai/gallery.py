@@ -312,17 +312,3 @@ def register(subparsers) -> None:
                    help="whose results: cpu (results/, the default) or another profile (results/<profile>/)")
     p.add_argument("--results", help="any folder holding <work>/ result folders (overrides --profile)")
     p.set_defaults(func=_cmd_report)
-
-
-def _register_with_cli() -> None:
-    """Put :func:`register` on the CLI's list of extra sub-commands (the CLI imports this module to collect it)."""
-    try:
-        from . import run
-    except ImportError:  # a CLI that registers its sub-commands explicitly calls register() itself
-        return
-    extra = getattr(run, "_EXTRA_COMMANDS", None)
-    if extra is not None and register not in extra:
-        extra.append(register)
-
-
-_register_with_cli()

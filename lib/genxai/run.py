@@ -358,13 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(module)
     for register in _EXTRA_COMMANDS:
         register(sub)
+    importlib.import_module("genxai.gallery").register(sub)  # genxai report
     return parser
 
 
 #: Other modules add sub-commands here (``genxai synth`` ...): functions taking the subparsers.
 _EXTRA_COMMANDS: list = []
 #: Modules imported by build_parser so their sub-commands register themselves.
-_COMMAND_MODULES: list[str] = ["genxai.synth", "genxai.gallery"]
+_COMMAND_MODULES: list[str] = ["genxai.synth"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
