@@ -47,7 +47,7 @@ reproduce: data
 test: data
 	TQDM_DISABLE=1 $(BIN)/python -m pytest
 
-lab: env
+lab: data
 	$(BIN)/jupyter lab notebooks
 
 clean-cache:

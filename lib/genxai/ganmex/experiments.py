@@ -107,7 +107,7 @@ def same_colour_rate(x: torch.Tensor, baselines: torch.Tensor) -> float:
 def bam_like_configs(P, seed: int) -> tuple[ClassifierConfig, GANMEXConfig]:
     """The classifier and the GANMEX generator of Table 1 for profile ``P`` (``profiles.get("ganmex", ...)``).
 
-    The BAM-like generator differs from the other GANMEX models (README, Table 1 studies): lambda_adv 1 (the
+    The BAM-like generator differs from the other GANMEX models (studies/ganmex.md, Table 1): lambda_adv 1 (the
     authors' code; at 0.1 it flipped objects by painting a blob on the background, which our classifier
     accepts); wider, deeper and longer (cpu: width 16, 2 residual blocks, 8,000 steps; the width-8 one also
     painted blobs); lambda_sim 3 instead of 10: at 10 the cheapest way to turn a trouser into a bag was one

@@ -18,7 +18,7 @@ Elastic-InfoGAN, Ojha et al. 2020, as an extra loss term instead of its contrast
 Plain InfoGAN often spends codes on slant (two codes for upright and slanted 1s) and then
 merges two digits into one code; a code that must survive a rotation cannot encode slant.
 In our study (cpu profile, 20 epochs, one thread, seeds 0-4) the code accuracy was 0.96-0.99
-with it; plain InfoGAN gave 0.48-0.84 over seeds and 12-30 epochs (README, gan_xai).  It costs
+with it; plain InfoGAN gave 0.48-0.84 over seeds and 12-30 epochs (studies/gan_xai.md).  It costs
 about a fifth more time per epoch (D's body runs once more, on the transformed fakes).
 """
 
