@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -12,8 +11,12 @@ import pytest
 from genxai import gallery, paths
 
 ROOT = paths.root()
-DOCS = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md")),
-        *sorted((ROOT / "studies").glob("*.md"))]
+DOCS = [
+    ROOT / "README.md",
+    ROOT / "CONTRIBUTING.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    *sorted((ROOT / "studies").glob("*.md")),
+]
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
@@ -46,8 +49,9 @@ def test_work_page_maps_every_committed_figure(work):
     # file names in backticks, with * standing for the data-set suffixes (`fig00_dcgan_samples_*`)
     named = [t.split(".")[0] for t in re.findall(r"`([A-Za-z0-9_*.{},]+)`", page.read_text())]
     for png in sorted((paths.results_root() / work).glob("*.png")):
-        assert any(fnmatch.fnmatchcase(png.stem, pattern) for pattern in named), \
+        assert any(fnmatch.fnmatchcase(png.stem, pattern) for pattern in named), (
             f"docs/{work}.md: the figure map does not name {png.name}"
+        )
     assert f"studies/{work}.md" in page.read_text() or not (ROOT / "studies" / f"{work}.md").exists()
 
 

@@ -74,7 +74,7 @@ def parse(html: str) -> PageParser:
 
 def local_target(root: Path, ref: str) -> Path | None:
     parts = urlsplit(ref)
-    if parts.scheme or not parts.path:        # in-page anchors have no path
+    if parts.scheme or not parts.path:  # in-page anchors have no path
         return None
     return (root / unquote(parts.path)).resolve()
 
@@ -116,12 +116,14 @@ def test_committed_gallery_lists_every_figure_and_only_local_files():
     for work in gallery.work_dirs(root):
         if (work / "paper_vs_ours.csv").is_file():
             assert f'id="{work.name}"' in html
-    assert html.count('class="dataframe pvo"') == sum((w / "paper_vs_ours.csv").is_file()
-                                                       for w in gallery.work_dirs(root))
+    assert html.count('class="dataframe pvo"') == sum(
+        (w / "paper_vs_ours.csv").is_file() for w in gallery.work_dirs(root)
+    )
 
 
 def test_caption_files_name_existing_works_and_are_well_formed():
     from importlib import resources
+
     files = [f for f in resources.files("genxai.captions").iterdir() if f.name.endswith(".json")]
     assert files
     for f in files:
@@ -142,11 +144,21 @@ def _tree(root: Path) -> Path:
     _png(work / "fig02a_saliency_mnist.png", (64, 32))
     _png(work / "fig99_new_figure.png")
     (work / "paper_vs_ours.csv").write_text('metric,paper,ours,verdict,note\n"L(A) <b>overall</b>",0.747,0.566,met,x\n')
-    (work / "run-01_one_vs_one.json").write_text(json.dumps(
-        {"git_sha": "0123456789abcdef", "git_dirty": True, "profile": "cpu", "wall_time_s": 150.0,
-         "torch_threads": 2, "device": "cpu", "written_at": "2026-01-01T00:00:00+00:00"}))
+    (work / "run-01_one_vs_one.json").write_text(
+        json.dumps(
+            {
+                "git_sha": "0123456789abcdef",
+                "git_dirty": True,
+                "profile": "cpu",
+                "wall_time_s": 150.0,
+                "torch_threads": 2,
+                "device": "cpu",
+                "written_at": "2026-01-01T00:00:00+00:00",
+            }
+        )
+    )
     (work / "01_one_vs_one.ipynb").write_text("{}")
-    _png(root / "smoke" / "ganmex" / "fig02a_saliency_mnist.png")       # a profile folder, not a work
+    _png(root / "smoke" / "ganmex" / "fig02a_saliency_mnist.png")  # a profile folder, not a work
     return root
 
 
@@ -180,7 +192,7 @@ def test_write_gallery_is_atomic_deterministic_and_warns(tmp_path):
         warnings.simplefilter("ignore")
         gallery.write_gallery(root)
     assert path.read_bytes() == first
-    assert sorted(p.name for p in root.iterdir()) == ["ganmex", "index.html", "smoke"]   # no temporary left
+    assert sorted(p.name for p in root.iterdir()) == ["ganmex", "index.html", "smoke"]  # no temporary left
 
 
 def test_write_gallery_errors_name_the_fix(tmp_path):
@@ -214,5 +226,6 @@ def test_cli_report(tmp_path, capsys):
 def test_committed_gallery_is_current():
     page = paths.results_root() / gallery.PAGE
     assert page.is_file(), "results/index.html is missing: run `genxai report` and commit it"
-    assert page.read_text() == gallery.render(paths.results_root()), \
+    assert page.read_text() == gallery.render(paths.results_root()), (
         "results/index.html is stale (results or captions changed): run `genxai report` and commit it"
+    )

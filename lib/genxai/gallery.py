@@ -35,11 +35,11 @@ PAGE = "index.html"
 
 @dataclass
 class Figure:
-    file: str                     # relative to the results root, e.g. "ganchors/fig08_anchor_comparison_mnist.png"
+    file: str  # relative to the results root, e.g. "ganchors/fig08_anchor_comparison_mnist.png"
     stem: str
     width: int
     height: int
-    paper: str | None             # the paper figure it regenerates; None when the caption is missing
+    paper: str | None  # the paper figure it regenerates; None when the caption is missing
     shows: str | None
 
 
@@ -60,7 +60,7 @@ class Work:
     name: str
     title: str
     order: int
-    page_href: str | None         # the work's documentation page, relative to the results root
+    page_href: str | None  # the work's documentation page, relative to the results root
     figures: list[Figure] = field(default_factory=list)
     table_html: str | None = None
     notebooks: list[str] = field(default_factory=list)
@@ -74,14 +74,26 @@ class Work:
 
 def check_captions(spec: Any, where: str) -> dict[str, Any]:
     """``spec`` with defaults filled in, or a ValueError naming ``where`` and what to fix."""
-    if not isinstance(spec, dict) or not isinstance(spec.get("title"), str) or not isinstance(spec.get("captions"), dict):
-        raise ValueError(f"{where} needs a string 'title' and a 'captions' mapping of figure stem -> "
-                         "{'paper': ..., 'shows': ...}")
+    if (
+        not isinstance(spec, dict)
+        or not isinstance(spec.get("title"), str)
+        or not isinstance(spec.get("captions"), dict)
+    ):
+        raise ValueError(
+            f"{where} needs a string 'title' and a 'captions' mapping of figure stem -> {{'paper': ..., 'shows': ...}}"
+        )
     for stem, cap in spec["captions"].items():
-        if not (isinstance(cap, dict) and isinstance(cap.get("paper"), str) and isinstance(cap.get("shows"), str)
-                and cap["paper"].strip() and cap["shows"].strip()):
-            raise ValueError(f"{where}: caption of {stem!r} needs non-empty strings 'paper' (the paper figure it "
-                             "regenerates) and 'shows' (what the figure shows)")
+        if not (
+            isinstance(cap, dict)
+            and isinstance(cap.get("paper"), str)
+            and isinstance(cap.get("shows"), str)
+            and cap["paper"].strip()
+            and cap["shows"].strip()
+        ):
+            raise ValueError(
+                f"{where}: caption of {stem!r} needs non-empty strings 'paper' (the paper figure it "
+                "regenerates) and 'shows' (what the figure shows)"
+            )
     return {"order": 1000, "page": None, **spec}
 
 
@@ -103,8 +115,9 @@ def work_dirs(results_root: Path) -> list[Path]:
 
     Profile and scratch folders (``results/smoke/<work>/`` ...) hold only sub-folders, so they are not works.
     """
-    return sorted(d for d in results_root.iterdir()
-                  if d.is_dir() and (any(d.glob("*.png")) or any(d.glob("run-*.json"))))
+    return sorted(
+        d for d in results_root.iterdir() if d.is_dir() and (any(d.glob("*.png")) or any(d.glob("run-*.json")))
+    )
 
 
 def _minutes(seconds: Any) -> str:
@@ -118,10 +131,16 @@ def _run(path: Path) -> Run:
         rec = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not valid JSON ({err}); rerun its notebook with genxai reproduce") from None
-    return Run(notebook=path.stem.removeprefix("run-"), git_sha=str(rec.get("git_sha") or "?")[:10],
-               git_dirty=bool(rec.get("git_dirty")), profile=str(rec.get("profile", "?")),
-               wall_time=_minutes(rec.get("wall_time_s")), threads=rec.get("torch_threads", "?"),
-               device=str(rec.get("device", "?")), written_at=str(rec.get("written_at", "?")))
+    return Run(
+        notebook=path.stem.removeprefix("run-"),
+        git_sha=str(rec.get("git_sha") or "?")[:10],
+        git_dirty=bool(rec.get("git_dirty")),
+        profile=str(rec.get("profile", "?")),
+        wall_time=_minutes(rec.get("wall_time_s")),
+        threads=rec.get("torch_threads", "?"),
+        device=str(rec.get("device", "?")),
+        written_at=str(rec.get("written_at", "?")),
+    )
 
 
 def _table_html(csv: Path) -> str | None:
@@ -129,7 +148,8 @@ def _table_html(csv: Path) -> str | None:
         return None
     # pandas renders any columns the run wrote (a verdict column included) and escapes every cell
     table = pd.read_csv(csv)
-    return table.to_html(index=False, na_rep="", border=0, classes="pvo", escape=True)
+    # numbers as written (6 significant digits), not padded to a common number of decimals per column
+    return table.to_html(index=False, na_rep="", border=0, classes="pvo", escape=True, float_format="{:.6g}".format)
 
 
 def _page_href(page: str | None, results_root: Path) -> str | None:
@@ -153,14 +173,29 @@ def collect(results_root: str | os.PathLike) -> list[Work]:
             with Image.open(pngs[stem]) as im:
                 width, height = im.size
             cap = caps.get(stem)
-            figures.append(Figure(file=f"{d.name}/{stem}.png", stem=stem, width=width, height=height,
-                                  paper=cap["paper"] if cap else None, shows=cap["shows"] if cap else None))
-        works.append(Work(name=d.name, title=spec["title"], order=spec["order"],
-                          page_href=_page_href(spec.get("page"), root), figures=figures,
-                          table_html=_table_html(d / "paper_vs_ours.csv"),
-                          notebooks=sorted(p.name for p in d.glob("*.ipynb") if not p.name.endswith(".FAILED.ipynb")),
-                          runs=[_run(p) for p in sorted(d.glob("run-*.json"))],
-                          has_metrics=(d / "metrics.json").is_file()))
+            figures.append(
+                Figure(
+                    file=f"{d.name}/{stem}.png",
+                    stem=stem,
+                    width=width,
+                    height=height,
+                    paper=cap["paper"] if cap else None,
+                    shows=cap["shows"] if cap else None,
+                )
+            )
+        works.append(
+            Work(
+                name=d.name,
+                title=spec["title"],
+                order=spec["order"],
+                page_href=_page_href(spec.get("page"), root),
+                figures=figures,
+                table_html=_table_html(d / "paper_vs_ours.csv"),
+                notebooks=sorted(p.name for p in d.glob("*.ipynb") if not p.name.endswith(".FAILED.ipynb")),
+                runs=[_run(p) for p in sorted(d.glob("run-*.json"))],
+                has_metrics=(d / "metrics.json").is_file(),
+            )
+        )
     return sorted(works, key=lambda w: (w.order, w.name))
 
 
@@ -222,9 +257,15 @@ page with <code>genxai report</code>.</p>
 <section class="work" id="{{ w.name }}">
 <h2>{{ w.title }}</h2>
 <p class="links">
-{% if w.page_href %}work page: <a href="{{ w.page_href }}">{{ w.page_href.split('/')[-2:]|join('/') }}</a> &middot; {% endif %}
+{% if w.page_href %}
+work page: <a href="{{ w.page_href }}">{{ w.page_href.split('/')[-2:]|join('/') }}</a> &middot;
+{% endif %}
 executed notebooks:
-{% for nb in w.notebooks %}<a href="{{ w.name }}/{{ nb }}">{{ nb }}</a>{% if not loop.last %}, {% endif %}{% else %}none{% endfor %}
+{% for nb in w.notebooks %}
+<a href="{{ w.name }}/{{ nb }}">{{ nb }}</a>{% if not loop.last %}, {% endif %}
+{% else %}
+none
+{% endfor %}
 {% if w.has_metrics %} &middot; <a href="{{ w.name }}/metrics.json">metrics.json</a>{% endif %}
 </p>
 {% if w.table_html %}
@@ -236,11 +277,14 @@ executed notebooks:
 <div class="grid">
 {% for f in w.figures %}
 <figure id="{{ f.stem }}">
-<a href="{{ f.file }}"><img src="{{ f.file }}" width="{{ f.width }}" height="{{ f.height }}" alt="{{ f.shows or f.stem }}"></a>
+<a href="{{ f.file }}"><img src="{{ f.file }}" width="{{ f.width }}" height="{{ f.height }}"
+ alt="{{ f.shows or f.stem }}"></a>
 {% if f.paper %}
-<figcaption><span class="paper">{{ f.paper }}.</span> {{ f.shows }} <span class="file">{{ f.file }}</span></figcaption>
+<figcaption><span class="paper">{{ f.paper }}.</span> {{ f.shows }}
+<span class="file">{{ f.file }}</span></figcaption>
 {% else %}
-<figcaption class="missing">No caption yet: add "{{ f.stem }}" to lib/genxai/captions/{{ w.name }}.json. <span class="file">{{ f.file }}</span></figcaption>
+<figcaption class="missing">No caption yet: add "{{ f.stem }}" to lib/genxai/captions/{{ w.name }}.json.
+<span class="file">{{ f.file }}</span></figcaption>
 {% endif %}
 </figure>
 {% endfor %}
@@ -251,10 +295,15 @@ executed notebooks:
 {% if w.runs %}
 <h3>Provenance</h3>
 <div class="scroll"><table>
-<thead><tr><th>notebook</th><th>git sha</th><th>profile</th><th>wall time</th><th>threads</th><th>device</th><th>written at (UTC)</th></tr></thead>
+<thead><tr><th>notebook</th><th>git sha</th><th>profile</th><th>wall time</th><th>threads</th><th>device</th>
+<th>written at (UTC)</th></tr></thead>
 <tbody>
 {% for r in w.runs %}
-<tr><td>{{ r.notebook }}</td><td><code>{{ r.git_sha }}</code>{% if r.git_dirty %} (uncommitted changes){% endif %}</td><td>{{ r.profile }}</td><td>{{ r.wall_time }}</td><td>{{ r.threads }}</td><td>{{ r.device }}</td><td>{{ r.written_at }}</td></tr>
+<tr><td>{{ r.notebook }}</td>
+<td><code>{{ r.git_sha }}</code>{% if r.git_dirty %} (uncommitted changes){% endif %}</td>
+<td>{{ r.profile }}</td><td>{{ r.wall_time }}</td><td>{{ r.threads }}</td><td>{{ r.device }}</td>
+<td>{{ r.written_at }}</td>
+</tr>
 {% endfor %}
 </tbody>
 </table></div>
@@ -268,8 +317,13 @@ executed notebooks:
 
 
 def render(results_root: str | os.PathLike) -> str:
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True)
+    env = jinja2.Environment(
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     return env.from_string(_TEMPLATE).render(works=collect(results_root))
 
 
@@ -282,12 +336,16 @@ def write_gallery(results_root: str | os.PathLike | None = None) -> Path:
     if not root.is_dir():
         raise FileNotFoundError(f"no results folder at {root}: run `genxai reproduce` first")
     if not work_dirs(root):
-        raise FileNotFoundError(f"{root} holds no work's results (folders with figures or run-*.json): "
-                                "run `genxai reproduce` first, or pass the folder that holds results/<work>/")
+        raise FileNotFoundError(
+            f"{root} holds no work's results (folders with figures or run-*.json): "
+            "run `genxai reproduce` first, or pass the folder that holds results/<work>/"
+        )
     missing = missing_captions(root)
     if missing:
-        warnings.warn(f"{len(missing)} figure(s) without a caption in lib/genxai/captions/<work>.json: "
-                      + ", ".join(missing), stacklevel=2)
+        warnings.warn(
+            f"{len(missing)} figure(s) without a caption in lib/genxai/captions/<work>.json: " + ", ".join(missing),
+            stacklevel=2,
+        )
     return write_text(root / PAGE, render(root))
 
 
@@ -308,7 +366,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """Add ``genxai report`` to the CLI's sub-commands."""
     p = subparsers.add_parser("report", help="write the results gallery results/index.html (offline HTML)")
-    p.add_argument("--profile", default=paths.DEFAULT_PROFILE,
-                   help="whose results: cpu (results/, the default) or another profile (results/<profile>/)")
+    p.add_argument(
+        "--profile",
+        default=paths.DEFAULT_PROFILE,
+        help="whose results: cpu (results/, the default) or another profile (results/<profile>/)",
+    )
     p.add_argument("--results", help="any folder holding <work>/ result folders (overrides --profile)")
     p.set_defaults(func=_cmd_report)
