@@ -165,22 +165,14 @@ class InfoGANConfig(ModelConfig):
         g_params = list(G.parameters()) + ([] if self.mi_in_d else list(Q.parameters()))
         opt_d = torch.optim.Adam(d_params, lr=self.lr_d, betas=(self.beta1, 0.999))
         opt_g = torch.optim.Adam(g_params, lr=self.lr_g, betas=(self.beta1, 0.999))
-        trainer = Trainer(
-            model,
-            {"g": opt_g, "d": opt_d},
-            self.epochs,
-            seed=self.seed,
-            checkpoint=checkpoint,
-            desc=f"infogan/{self.dataset}",
-            progress=progress,
+        trainer = Trainer.for_config(
+            self, model, {"g": opt_g, "d": opt_d}, checkpoint, f"infogan/{self.dataset}", progress
         )
 
         def epoch_fn(epoch: int) -> dict[str, float]:
-            gen = trainer.epoch_generator(epoch)
-            order = torch.randperm(len(train), generator=gen)
+            gen, batches = trainer.batches(epoch, len(train), self.batch_size)
             sums, steps = {"loss_d": 0.0, "loss_g": 0.0, "ce_cat": 0.0, "nll_cont": 0.0}, 0
-            for i in range(0, len(order) - self.batch_size + 1, self.batch_size):
-                idx = order[i : i + self.batch_size]
+            for idx in batches:
                 real = train.images[idx].to(device)
                 noise, cat, cont = G.sample_codes(len(idx), gen)
                 fake = G.generate(noise, cat, cont)
