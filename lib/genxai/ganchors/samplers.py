@@ -124,7 +124,7 @@ def superpixel_sse(images: torch.Tensor, image: torch.Tensor, masks: torch.Tenso
 class SamplePool:
     """Every generator image G(z) made for one bound image, with its squared error per superpixel.
 
-    Sample reuse (ours; the issue's "sample reuse across candidate anchors"): the anchor loss of
+    Sample reuse across candidate anchors (ours): the anchor loss of
     Eq. 8 is a pixel-weighted mean of per-superpixel errors, so one stored ``sse`` row (M values)
     gives the loss of a stored image under *every* candidate anchor at no generator cost.  A
     request for anchor A takes stored images with loss_A < their threshold that A has not used
