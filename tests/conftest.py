@@ -44,6 +44,7 @@ def tmp_genxai(tmp_path, monkeypatch):
 def chromium_executable():
     """A Chromium for Playwright (fetched from Debian on first use, see genxai.browser); skips if none."""
     from genxai import browser
+
     path = browser.chromium_path(fetch=True)
     if path is None:
         pytest.skip(f"browser test skipped, no Chromium could be obtained: {browser.last_error()}")

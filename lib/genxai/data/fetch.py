@@ -141,6 +141,7 @@ def cleanup_deb() -> None:
 def fetch_chromium(quiet: bool = False) -> Path:
     """Debian's chromium-headless-shell for the browser tests (see genxai.browser); not part of ``all``."""
     from ..browser import fetch_chromium as fetch  # imported here: genxai.browser imports this module
+
     return fetch(quiet=quiet)
 
 
@@ -150,8 +151,9 @@ ALL = ("mnist", "fashion_mnist")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fetch genxai's offline data sets")
-    parser.add_argument("names", nargs="*", default=["all"], help="mnist, fashion_mnist, chromium or all "
-                        "(the data sets)")
+    parser.add_argument(
+        "names", nargs="*", default=["all"], help="mnist, fashion_mnist, chromium or all (the data sets)"
+    )
     args = parser.parse_args(argv)
     names = list(ALL) if "all" in args.names else args.names
     for name in names:
