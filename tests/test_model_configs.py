@@ -15,8 +15,8 @@ import pytest
 import torch
 
 import genxai
-from genxai.ganchors import DCGANConfig, EncoderConfig
 from genxai.gan_xai import DirectionConfig, GANConfig, InfoGANConfig
+from genxai.ganchors import DCGANConfig, EncoderConfig
 from genxai.ganmex import GANMEXConfig
 from genxai.models import ClassifierConfig, cache, get_or_train, is_cached
 from genxai.trains import ConceptClassifierConfig, VAEConfig, WGANGPConfig

@@ -208,7 +208,7 @@ def _unresolved(root: Path, lib_dirs: list[Path]) -> set[str]:
 
 
 def _policy_name(soname: str) -> str:
-    """Debian's package name for a library soname (policy 8.1): libFOO.so.N -> libfooN, libfoo-N if FOO ends in a digit."""
+    """Debian's package name for a library soname (policy 8.1): libFOO.so.N -> libfooN (libfoo-N after a digit)."""
     stem, _, version = soname.partition(".so.")
     stem = stem.lower()
     return f"{stem}-{version}" if stem[-1:].isdigit() else f"{stem}{version}"
