@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from genxai import gallery, paths
-from genxai.run import main
+from genxai.cli import main
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 

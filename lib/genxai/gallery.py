@@ -363,7 +363,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers) -> None:
+def register_cli(subparsers) -> None:
     """Add ``genxai report`` to the CLI's sub-commands."""
     p = subparsers.add_parser("report", help="write the results gallery results/index.html (offline HTML)")
     p.add_argument(
