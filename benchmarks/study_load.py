@@ -56,9 +56,26 @@ def main() -> int:
         tmp = Path(tmp)
         demo_items(tmp / "items", n_images=4, scale=2)
         db, port = tmp / "study.db", free_port()
-        server = subprocess.Popen([sys.executable, "-m", "genxai.study", "serve", "--items", str(tmp / "items"),
-                                   "--db", str(db), "--port", str(port), "--admin-token", ADMIN,
-                                   "--log-level", "warning"], stdout=subprocess.DEVNULL, env=dict(os.environ))
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "genxai.study",
+                "serve",
+                "--items",
+                str(tmp / "items"),
+                "--db",
+                str(db),
+                "--port",
+                str(port),
+                "--admin-token",
+                ADMIN,
+                "--log-level",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            env=dict(os.environ),
+        )
         try:
             deadline = time.time() + 60
             while True:
@@ -86,11 +103,11 @@ def main() -> int:
                         token = body["token"]
                         _, state = request(conn, "GET", "/api/state", token=token)
                         for q in state["questions"]:
-                            answer = (q["options"][0]["attribute"] if q["kind"] == "classification"
-                                      else "bigger shape")
+                            answer = q["options"][0]["attribute"] if q["kind"] == "classification" else "bigger shape"
                             t = time.perf_counter()
-                            status, body = request(conn, "POST", "/api/answers",
-                                                   {"question": q["id"], "answer": answer}, token=token)
+                            status, body = request(
+                                conn, "POST", "/api/answers", {"question": q["id"], "answer": answer}, token=token
+                            )
                             mine.append(time.perf_counter() - t)
                             if status != 200:
                                 raise RuntimeError(f"{status}: {body}")
@@ -120,11 +137,13 @@ def main() -> int:
         print(f"{len(errors)} client errors, first: {errors[0]}", file=sys.stderr)
         return 1
     lat = sorted(latencies)
-    print(f"{args.participants} participants x {args.rounds} visits on {os.cpu_count()} cores: "
-          f"{stored} answers committed in {wall:.2f} s = {stored / wall:.0f} answers/s "
-          f"(includes consent and state requests); reply latency median {statistics.median(lat) * 1000:.1f} ms, "
-          f"p95 {lat[int(0.95 * (len(lat) - 1))] * 1000:.1f} ms; answers sent {len(lat)}, stored {stored}, "
-          f"integrity {integrity}")
+    print(
+        f"{args.participants} participants x {args.rounds} visits on {os.cpu_count()} cores: "
+        f"{stored} answers committed in {wall:.2f} s = {stored / wall:.0f} answers/s "
+        f"(includes consent and state requests); reply latency median {statistics.median(lat) * 1000:.1f} ms, "
+        f"p95 {lat[int(0.95 * (len(lat) - 1))] * 1000:.1f} ms; answers sent {len(lat)}, stored {stored}, "
+        f"integrity {integrity}"
+    )
     return 0 if stored == len(lat) and integrity == "ok" else 1
 
 

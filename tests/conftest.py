@@ -17,16 +17,24 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 def pytest_collectstart(collector):
     if collector.fspath and collector.fspath.ext == ".ipynb":
-        collector.skip_compare += ("stderr", "text/html", "image/png", "image/jpeg",
-                                   "application/vnd.jupyter.widget-view+json",
-                                   "application/vnd.jupyter.widget-state+json")
+        collector.skip_compare += (
+            "stderr",
+            "text/html",
+            "image/png",
+            "image/jpeg",
+            "application/vnd.jupyter.widget-view+json",
+            "application/vnd.jupyter.widget-state+json",
+        )
 
 
 @pytest.fixture
 def tmp_genxai(tmp_path, monkeypatch):
     """A private GENXAI data/cache/results tree (the repository root is unchanged)."""
-    for var, sub in (("GENXAI_DATA_DIR", "data"), ("GENXAI_CACHE_DIR", "data/cache"),
-                     ("GENXAI_RESULTS_DIR", "results")):
+    for var, sub in (
+        ("GENXAI_DATA_DIR", "data"),
+        ("GENXAI_CACHE_DIR", "data/cache"),
+        ("GENXAI_RESULTS_DIR", "results"),
+    ):
         monkeypatch.setenv(var, str(tmp_path / sub))
     return tmp_path
 
@@ -36,6 +44,7 @@ def tmp_genxai(tmp_path, monkeypatch):
 def chromium_executable():
     """A Chromium for Playwright (fetched from Debian on first use, see genxai.browser); skips if none."""
     from genxai import browser
+
     path = browser.chromium_path(fetch=True)
     if path is None:
         pytest.skip(f"browser test skipped, no Chromium could be obtained: {browser.last_error()}")

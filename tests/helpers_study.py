@@ -17,6 +17,7 @@ ADMIN = "admin-token-for-tests-0123456789"
 
 def make_items(folder: Path) -> Path:
     from genxai.study.demo import demo_items
+
     demo_items(folder, n_images=4, scale=2)
     return folder
 
@@ -57,8 +58,24 @@ class StudyServer:
 
     def start(self, timeout: float = 60.0, port: int | None = None) -> StudyServer:
         self.port = port or free_port()
-        cmd = [sys.executable, "-m", "genxai.study", "serve", "--items", str(self.items), "--db", str(self.db),
-               "--host", "127.0.0.1", "--port", str(self.port), "--admin-token", ADMIN, "--log-level", "warning"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "genxai.study",
+            "serve",
+            "--items",
+            str(self.items),
+            "--db",
+            str(self.db),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--admin-token",
+            ADMIN,
+            "--log-level",
+            "warning",
+        ]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
         deadline = time.time() + timeout

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers_study import make_items
 from PIL import Image, ImageSequence
 
 from genxai.study import analysis
@@ -14,7 +15,6 @@ from genxai.study.export import COLUMNS
 from genxai.study.items import build_questions, load_spec
 from genxai.study.make_items import Animation, latent_animations, write_items
 from genxai.viz import save_gif
-from helpers_study import make_items
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +23,22 @@ def items(tmp_path_factory):
 
 
 def _row(participant, question, kind, group, truth, answer, attention=False, attributes="x;y"):
-    return {"participant": participant, "seed": 1, "completed_at": "t", "position": 0, "question": question,
-            "kind": kind, "group": group, "attention": int(attention), "attributes": attributes, "truth": truth,
-            "answer": answer, "correct": "", "elapsed_ms": 5, "received_at": "t"}
+    return {
+        "participant": participant,
+        "seed": 1,
+        "completed_at": "t",
+        "position": 0,
+        "question": question,
+        "kind": kind,
+        "group": group,
+        "attention": int(attention),
+        "attributes": attributes,
+        "truth": truth,
+        "answer": answer,
+        "correct": "",
+        "elapsed_ms": 5,
+        "received_at": "t",
+    }
 
 
 def _responses():
@@ -43,9 +56,9 @@ def test_table2_mean_and_sd_across_questions():
     t = analysis.table2(df, exclude_failed_attention=False)
     ours = t[t["source"] == "humans (this study)"].iloc[0]
     assert ours["accuracy"] == pytest.approx((0.75 + 0.25) / 2)
-    assert ours["sd"] == pytest.approx(0.25)                  # population SD of [0.75, 0.25]
+    assert ours["sd"] == pytest.approx(0.25)  # population SD of [0.75, 0.25]
     assert ours["questions"] == 2 and ours["participants"] == 4
-    t1 = analysis.table2(df, ddof=1, with_published=False)   # p4 excluded: Q1 3/3, Q2 1/3
+    t1 = analysis.table2(df, ddof=1, with_published=False)  # p4 excluded: Q1 3/3, Q2 1/3
     assert len(t1) == 1
     assert t1.iloc[0]["accuracy"] == pytest.approx((1 + 1 / 3) / 2)
     assert t1.iloc[0]["sd"] == pytest.approx(np.std([1, 1 / 3], ddof=1))
@@ -73,19 +86,22 @@ def test_per_attribute_accuracy():
     assert per.loc["x", "n"] == 4
 
 
-@pytest.mark.parametrize("forms, key", [
-    (["smile", "smiling", "smiles", "smiled"], "smil"),
-    (["glasses", "glass"], "glass"),
-    (["darker", "dark"], "dark"),
-    (["thicker", "thick", "thickest"], "thick"),
-    (["bigger", "big"], "big"),
-    (["moving", "moves", "move", "moved"], "mov"),
-    (["happier", "happy"], "happy"),
-    (["running", "run"], "run"),
-    (["eyes", "eye"], "eye"),
-    (["brightness"], "brightness"),
-    (["Women", "woman"], "woman"),
-])
+@pytest.mark.parametrize(
+    "forms, key",
+    [
+        (["smile", "smiling", "smiles", "smiled"], "smil"),
+        (["glasses", "glass"], "glass"),
+        (["darker", "dark"], "dark"),
+        (["thicker", "thick", "thickest"], "thick"),
+        (["bigger", "big"], "big"),
+        (["moving", "moves", "move", "moved"], "mov"),
+        (["happier", "happy"], "happy"),
+        (["running", "run"], "run"),
+        (["eyes", "eye"], "eye"),
+        (["brightness"], "brightness"),
+        (["Women", "woman"], "woman"),
+    ],
+)
 def test_lemma(forms, key):
     assert {analysis.lemma(f) for f in forms} == {key}
 
@@ -96,8 +112,10 @@ def test_words_drop_stopwords():
 
 def test_distinctness_within_exceeds_between():
     rows = []
-    descriptions = {"a": ["bigger circle", "circle grows bigger", "larger circle"],
-                    "b": ["moves left", "moving to the left", "shift left"]}
+    descriptions = {
+        "a": ["bigger circle", "circle grows bigger", "larger circle"],
+        "b": ["moves left", "moving to the left", "shift left"],
+    }
     for attr, texts in descriptions.items():
         for i, text in enumerate(texts):
             rows.append(_row(f"p{i}", f"V-{attr}", "verbal", "G", "", text, attributes=attr))
@@ -113,12 +131,12 @@ def test_machine_observer_on_demo_items(items):
     spec = load_spec(items)
     n_cls = sum(q.kind == "classification" for q in build_questions(spec))
     assert len(df) == n_cls and (df["observer"] == analysis.MACHINE).all()
-    assert df.loc[df["attention"], "correct"].eq(1).all()   # its animation is one of the examples
+    assert df.loc[df["attention"], "correct"].eq(1).all()  # its animation is one of the examples
     t = analysis.table2(df, with_published=False)
     assert set(t["source"]) == {analysis.MACHINE_LABEL}
     # the demo's attributes are clean unit directions, each moving one of these features
     assert df.loc[~df["attention"], "correct"].mean() == 1.0
-    pixels = analysis.machine_observer(items)   # the default feature space: raw pixels
+    pixels = analysis.machine_observer(items)  # the default feature space: raw pixels
     assert len(pixels) == len(df) and pixels.loc[pixels["attention"], "correct"].eq(1).all()
 
 
@@ -149,7 +167,7 @@ def test_save_gif_round_trip(tmp_path):
         assert im.size == (18, 15)
     assert [d for _, d in read] == [500, 100, 100, 500]
     assert [int(a[0, 0, 0]) for a, _ in read] == [0, 85, 170, 255]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif"]   # no temporary file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif"]  # no temporary file left
     with pytest.raises(ValueError, match="frames must be"):
         save_gif(torch.zeros(2, 2, 5, 5), tmp_path / "b.gif")
     with pytest.raises(ValueError, match="duration_ms"):
@@ -161,9 +179,9 @@ def test_latent_animations_and_write_items(tmp_path):
     G = ShapeGenerator(size=16)
     dirs = {"grow": torch.eye(G.latent_dim)[2], "right": torch.eye(G.latent_dim)[0]}
     anims = latent_animations(G, dirs, n_images=3, shift=2.0, steps=4, classify=G.classify, group="g")
-    assert len(anims) == 6 and all(a.frames.shape == (6, 1, 16, 16) for a in anims)   # 0..3 and back: 6 frames
+    assert len(anims) == 6 and all(a.frames.shape == (6, 1, 16, 16) for a in anims)  # 0..3 and back: 6 frames
     grow = anims[0].frames
-    assert (grow[3] > 0).sum() > (grow[0] > 0).sum()        # the shape grew along "grow"
+    assert (grow[3] > 0).sum() > (grow[0] > 0).sum()  # the shape grew along "grow"
     assert torch.equal(grow[4], grow[2]) and torch.equal(grow[5], grow[1])
     spec_path = write_items(tmp_path / "items", anims, seed=3, scale=1)
     spec = load_spec(spec_path.parent)
@@ -173,27 +191,32 @@ def test_latent_animations_and_write_items(tmp_path):
         latent_animations(G, {"bad": torch.ones(3)}, 1, 1.0)
     with pytest.raises(ValueError, match="no animations"):
         write_items(tmp_path / "none", [])
-    custom = [Animation(attribute=a, image=str(i), cls=0, shift=1.0, frames=torch.zeros(2, 1, 4, 4), group="h")
-              for a in ("p", "q") for i in range(3)]
+    custom = [
+        Animation(attribute=a, image=str(i), cls=0, shift=1.0, frames=torch.zeros(2, 1, 4, 4), group="h")
+        for a in ("p", "q")
+        for i in range(3)
+    ]
     assert load_spec(write_items(tmp_path / "custom", custom).parent).attributes == {"h": ["p", "q"]}
 
 
 def test_items_from_a_gan_xai_generator_and_directions(tmp_path):
-    # the real classes of genxai.latent (a conditional generator: each image keeps its label), untrained
-    from genxai.latent.directions import Deformator
-    from genxai.latent.gan import Generator
+    # the real classes of genxai.gan_xai (a conditional generator: each image keeps its label), untrained
+    from genxai.gan_xai.directions import Deformator
+    from genxai.gan_xai.gan import Generator
+
     torch.manual_seed(0)
     G = Generator(latent_dim=8, n_classes=10, width=4, attention=False).eval()
     A = Deformator(8, 3).directions()
-    anims = latent_animations(G, {f"direction {k}": A[k] for k in range(3)}, n_images=3, shift=4.0, steps=3,
-                              seed=5, group="MNIST CGAN")
+    anims = latent_animations(
+        G, {f"direction {k}": A[k] for k in range(3)}, n_images=3, shift=4.0, steps=3, seed=5, group="MNIST CGAN"
+    )
     assert len(anims) == 9 and all(a.frames.shape == (4, 1, 28, 28) for a in anims)
     gen = torch.Generator().manual_seed(5)
     z, cond = G.sample_latent(3, generator=gen), G.sample_condition(3, generator=gen)
     with torch.no_grad():
         base = G(z, **cond)
         moved = G(z + 4.0 * A[1], **cond)
-    for a in anims[3:6]:   # direction 1, images 0..2: frame 0 is the image, frame 2 the full shift
+    for a in anims[3:6]:  # direction 1, images 0..2: frame 0 is the image, frame 2 the full shift
         i = int(a.image)
         assert torch.allclose(a.frames[0], base[i], atol=1e-5) and torch.allclose(a.frames[2], moved[i], atol=1e-5)
     spec = load_spec(write_items(tmp_path / "items", anims, scale=2).parent)

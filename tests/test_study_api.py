@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 pytest.importorskip("starlette", reason="the study extra: pip install -e '.[study]'")
+from helpers_study import ADMIN, make_items  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from genxai.study import tokens  # noqa: E402
@@ -14,7 +15,6 @@ from genxai.study.app import MAX_BODY, MAX_TEXT, create_app  # noqa: E402
 from genxai.study.export import unescape_cell  # noqa: E402
 from genxai.study.items import SpecError, build_questions, load_spec, participant_plan  # noqa: E402
 from genxai.study.storage import StudyDB, StudyDBError  # noqa: E402
-from helpers_study import ADMIN, make_items  # noqa: E402
 
 ADMIN_H = {"Authorization": f"Bearer {ADMIN}"}
 
@@ -57,13 +57,14 @@ def test_whole_visit_and_export(client, db_path):
     assert state["participant"] == pid and state["answered"] == [] and not state["completed"]
     qs = state["questions"]
     kinds = [q["kind"] for q in qs]
-    assert kinds == sorted(kinds)   # classification block, then verbal
+    assert kinds == sorted(kinds)  # classification block, then verbal
     assert sum(q["id"] == "attention" for q in qs) == 1 and qs[0]["id"] != "attention"
     r = client.post("/api/complete", headers=h)
     assert r.status_code == 409 and "not answered" in r.json()["error"]
     for q in qs:
-        r = client.post("/api/answers", headers=h, json={"question": q["id"], "answer": some_answer(q),
-                                                         "elapsed_ms": 1500})
+        r = client.post(
+            "/api/answers", headers=h, json={"question": q["id"], "answer": some_answer(q), "elapsed_ms": 1500}
+        )
         assert r.status_code == 200 and r.json()["status"] == "stored"
     assert client.post("/api/complete", headers=h).json()["status"] == "complete"
     state = client.get("/api/state", headers=h).json()
@@ -84,7 +85,7 @@ def test_order_comes_from_the_recorded_seed(client, db_path):
     questions = StudyDB(db_path).questions()
     assert order == [e["question"] for e in participant_plan(questions, seed)]
     orders = {tuple(e["question"] for e in participant_plan(questions, s)) for s in range(20)}
-    assert len(orders) > 10   # different seeds, different orders
+    assert len(orders) > 10  # different seeds, different orders
 
 
 def test_answer_is_idempotent_and_cannot_change(client, db_path):
@@ -111,8 +112,13 @@ def test_tokens(client, db_path):
     assert r.status_code == 401 and "Bearer" in r.json()["error"]
     token = h["Authorization"].split()[1]
     other_pid = h2["Authorization"].split()[1].split(".")[0]
-    for bad in (token[:-2] + "xx", other_pid + "." + token.split(".")[1], "p-0000000000000000.abc", "nonsense",
-                tokens.sign("p-0123456789abcdef", "another-secret")):
+    for bad in (
+        token[:-2] + "xx",
+        other_pid + "." + token.split(".")[1],
+        "p-0000000000000000.abc",
+        "nonsense",
+        tokens.sign("p-0123456789abcdef", "another-secret"),
+    ):
         r = client.post("/api/answers", json=body, headers={"Authorization": f"Bearer {bad}"})
         assert r.status_code == 403 and "token" in r.json()["error"], bad
     # a valid signature for an id the database does not know
@@ -121,7 +127,7 @@ def test_tokens(client, db_path):
     assert r.status_code == 403 and "unknown participant" in r.json()["error"]
     for path in ("/api/admin/summary", "/api/admin/export.csv"):
         assert client.get(path).status_code == 403
-        assert client.get(path, headers=h).status_code == 403                # a participant is not admin
+        assert client.get(path, headers=h).status_code == 403  # a participant is not admin
         assert client.get(path, headers={"Authorization": "Bearer " + ADMIN[:-1]}).status_code == 403
         assert client.get(path, headers=ADMIN_H).status_code == 200
     assert n_answers(db_path) == 0
@@ -228,23 +234,31 @@ def _broken(items, tmp_path, edit):
     return copy
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda s, d: s.update(format="other/1"), "format"),
-    (lambda s, d: s.update(items=[]), "no 'items'"),
-    (lambda s, d: s["items"][0].pop("shift"), "has no 'shift'"),
-    (lambda s, d: s["items"][0].update(shift="big"), "'shift' is 'big'"),
-    (lambda s, d: s["items"][0].update(gif="../../etc/passwd"), "outside the items folder"),
-    (lambda s, d: s["items"][0].update(gif="gifs/missing.gif"), "does not exist"),
-    (lambda s, d: (d / "gifs" / "fake.gif").write_text("PNG"), None),
-    (lambda s, d: s["items"].__setitem__(1, dict(s["items"][0])), "appears twice"),
-    (lambda s, d: s["items"][0].update(group="elsewhere"), "belongs to one data set"),
-    (lambda s, d: s.update(items=[i for i in s["items"] if i["attribute"] != "size"]
-                           + [i for i in s["items"] if i["attribute"] == "size"][:2]), "'size' has 2 animation"),
-    (lambda s, d: s.update(seed="x"), "seed"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda s, d: s.update(format="other/1"), "format"),
+        (lambda s, d: s.update(items=[]), "no 'items'"),
+        (lambda s, d: s["items"][0].pop("shift"), "has no 'shift'"),
+        (lambda s, d: s["items"][0].update(shift="big"), "'shift' is 'big'"),
+        (lambda s, d: s["items"][0].update(gif="../../etc/passwd"), "outside the items folder"),
+        (lambda s, d: s["items"][0].update(gif="gifs/missing.gif"), "does not exist"),
+        (lambda s, d: (d / "gifs" / "fake.gif").write_text("PNG"), None),
+        (lambda s, d: s["items"].__setitem__(1, dict(s["items"][0])), "appears twice"),
+        (lambda s, d: s["items"][0].update(group="elsewhere"), "belongs to one data set"),
+        (
+            lambda s, d: s.update(
+                items=[i for i in s["items"] if i["attribute"] != "size"]
+                + [i for i in s["items"] if i["attribute"] == "size"][:2]
+            ),
+            "'size' has 2 animation",
+        ),
+        (lambda s, d: s.update(seed="x"), "seed"),
+    ],
+)
 def test_spec_errors_name_the_problem(items, tmp_path, edit, message):
     folder = _broken(items, tmp_path, edit)
-    if message is None:   # a file that is not a GIF
+    if message is None:  # a file that is not a GIF
         spec = json.loads((folder / "items.json").read_text())
         spec["items"][0]["gif"] = "gifs/fake.gif"
         (folder / "items.json").write_text(json.dumps(spec))
@@ -265,7 +279,7 @@ def test_spec_missing_or_not_json(tmp_path, items):
 def test_questions_are_well_formed(items):
     spec = load_spec(items)
     questions = build_questions(spec)
-    assert build_questions(spec) == questions   # deterministic
+    assert build_questions(spec) == questions  # deterministic
     cls = [q for q in questions if q.kind == "classification"]
     verbal = [q for q in questions if q.kind == "verbal"]
     n_attrs = sum(len(a) for a in spec.attributes.values())
@@ -279,10 +293,11 @@ def test_questions_are_well_formed(items):
 
 
 def test_cli_export_analyse_and_bad_items(client, db_path, items, tmp_path, capsys):
-    from genxai.run import main
+    from genxai.cli import main
+
     _, h = join(client)
     truth = {q.id: q.truth for q in StudyDB(db_path).questions()}
-    for q in client.get("/api/state", headers=h).json()["questions"]:   # all right, attention check included
+    for q in client.get("/api/state", headers=h).json()["questions"]:  # all right, attention check included
         answer = truth[q["id"]] if q["kind"] == "classification" else "bigger shape"
         client.post("/api/answers", headers=h, json={"question": q["id"], "answer": answer})
     out = tmp_path / "responses.csv"

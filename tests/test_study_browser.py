@@ -7,8 +7,9 @@ import pytest
 
 pytest.importorskip("uvicorn", reason="the study extra: pip install -e '.[study]'")
 
-from genxai.study.items import load_spec  # noqa: E402
 from helpers_study import StudyServer, make_items  # noqa: E402
+
+from genxai.study.items import load_spec  # noqa: E402
 
 # functions, not expression strings: the page's Content-Security-Policy forbids eval of strings
 ALL_GIFS_SHOWN = "() => [...document.querySelectorAll('img.anim')].every(i => i.complete && i.naturalWidth > 0)"
@@ -46,14 +47,15 @@ def test_participant_visit(chromium, server, tmp_path):
     reloaded = restarted = down = False
     while True:
         # the next question, or the thanks page once the last answer is confirmed
-        page.wait_for_function("() => document.location.pathname === '/thanks' || "
-                               "document.querySelector('main[data-question]') !== null")
+        page.wait_for_function(
+            "() => document.location.pathname === '/thanks' || document.querySelector('main[data-question]') !== null"
+        )
         if page.url.endswith("/thanks"):
             break
         qid = page.get_attribute("main", "data-question")
         assert qid not in given, f"question {qid} shown again after it was answered"
         page.wait_for_function(ALL_GIFS_SHOWN)
-        if len(given) == 1 and not restarted:   # kill -9 the server before the second answer
+        if len(given) == 1 and not restarted:  # kill -9 the server before the second answer
             page.wait_for_function("() => document.getElementById('status').textContent === ''")
             server.kill()
             restarted = down = True
@@ -61,7 +63,7 @@ def test_participant_visit(chromium, server, tmp_path):
         widths = page.eval_on_selector_all("img.anim", "imgs => imgs.map(i => i.naturalWidth)")
         assert widths and min(widths) > 0
         if page.query_selector("button.choice"):
-            assert len(widths) == 5       # two examples of A, two of B, the one to classify
+            assert len(widths) == 5  # two examples of A, two of B, the one to classify
             if "classification" not in shots:
                 shots.add("classification") or _shot(page, tmp_path, "classification")
             button = page.query_selector_all("button.choice")[len(given) % 2]
@@ -75,7 +77,7 @@ def test_participant_visit(chromium, server, tmp_path):
                 shots.add("verbal") or _shot(page, tmp_path, "verbal")
             given[qid] = text
             page.press("#description", "Enter")
-        if down:   # the answer was given while the server was dead: it waits in the browser, then arrives
+        if down:  # the answer was given while the server was dead: it waits in the browser, then arrives
             page.wait_for_function("() => document.getElementById('status').textContent.includes('cannot be reached')")
             server.start(port=server.port)
             page.wait_for_function("() => document.getElementById('status').textContent === ''", timeout=30000)
@@ -85,21 +87,25 @@ def test_participant_visit(chromium, server, tmp_path):
             assert all("Failed to load resource" in e for e in page.errors[errors_before:]), page.errors
             del page.errors[errors_before:]
             down = False
-        if len(given) == 3 and not reloaded:   # a reload mid-study: the visit resumes at question 4
+        if len(given) == 3 and not reloaded:  # a reload mid-study: the visit resumes at question 4
             reloaded = True
             page.reload()
             page.wait_for_selector("main[data-question]")
             assert page.text_content("#progress-text") == f"3 / {total}"
-        page.wait_for_function("q => document.location.pathname === '/thanks' || "
-                               "(document.querySelector('main').dataset.question || '') !== q", arg=qid)
+        page.wait_for_function(
+            "q => document.location.pathname === '/thanks' || "
+            "(document.querySelector('main').dataset.question || '') !== q",
+            arg=qid,
+        )
     assert page.text_content("h1") == "Thank you!"
     _shot(page, tmp_path, "thanks")
     assert len(given) == total and reloaded and restarted
     assert page.errors == []
     with sqlite3.connect(server.db) as conn:
-        (pid, completed), = conn.execute("SELECT id, completed_at FROM participants").fetchall()
-        stored = {q: v.strip('"') for q, v in conn.execute("SELECT question, value FROM answers WHERE participant=?",
-                                                          (pid,))}
+        ((pid, completed),) = conn.execute("SELECT id, completed_at FROM participants").fetchall()
+        stored = {
+            q: v.strip('"') for q, v in conn.execute("SELECT question, value FROM answers WHERE participant=?", (pid,))
+        }
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert completed and stored == given
     # a second visit of the same browser is told it has already taken part

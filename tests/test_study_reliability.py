@@ -22,6 +22,7 @@ def make_server(items, tmp_path):
     def make(db):
         servers.append(StudyServer(items, db, tmp_path / "server.log"))
         return servers[-1]
+
     yield make
     for s in servers:
         s.stop()
@@ -42,25 +43,32 @@ def test_kill_9_loses_nothing_and_the_participant_resumes(tmp_path, make_server)
     questions = state["questions"]
     half = len(questions) // 2
     for q in questions[:half]:
-        status, reply = call("POST", server.url + "/api/answers", {"question": q["id"], "answer": answer_for(q)},
-                             token=token)
+        status, reply = call(
+            "POST", server.url + "/api/answers", {"question": q["id"], "answer": answer_for(q)}, token=token
+        )
         assert status == 200 and reply["status"] == "stored"
-    server.kill()   # SIGKILL right after the last reply: no shutdown code runs
+    server.kill()  # SIGKILL right after the last reply: no shutdown code runs
     assert server.proc.returncode == -9
-    with sqlite3.connect(db) as conn:   # what a crash leaves on disk (the WAL is replayed on open)
+    with sqlite3.connect(db) as conn:  # what a crash leaves on disk (the WAL is replayed on open)
         assert conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == half
 
-    server = make(db).start()   # same database, new process, new port
-    state = call("GET", server.url + "/api/state", token=token)[1]   # the old token still works
+    server = make(db).start()  # same database, new process, new port
+    state = call("GET", server.url + "/api/state", token=token)[1]  # the old token still works
     assert sorted(state["answered"]) == sorted(q["id"] for q in questions[:half])
-    assert [q["id"] for q in state["questions"]] == [q["id"] for q in questions]   # same order
+    assert [q["id"] for q in state["questions"]] == [q["id"] for q in questions]  # same order
     # the browser resends its queue (the last answer again) then goes on where it was
     resend = questions[half - 1]
-    assert call("POST", server.url + "/api/answers", {"question": resend["id"], "answer": answer_for(resend)},
-                token=token)[1]["status"] == "duplicate"
+    assert (
+        call(
+            "POST", server.url + "/api/answers", {"question": resend["id"], "answer": answer_for(resend)}, token=token
+        )[1]["status"]
+        == "duplicate"
+    )
     for q in questions[half:]:
-        assert call("POST", server.url + "/api/answers", {"question": q["id"], "answer": answer_for(q)},
-                    token=token)[0] == 200
+        assert (
+            call("POST", server.url + "/api/answers", {"question": q["id"], "answer": answer_for(q)}, token=token)[0]
+            == 200
+        )
     assert call("POST", server.url + "/api/complete", token=token)[0] == 200
     server.stop()
     with sqlite3.connect(db) as conn:
@@ -85,9 +93,14 @@ def test_kill_9_under_load_keeps_every_acknowledged_answer(tmp_path, make_server
             if stop.is_set():
                 return
             try:
-                status, _ = call("POST", server.url + "/api/answers", {"question": q["id"], "answer": answer_for(q)},
-                                 token=body["token"], timeout=10)
-            except OSError:      # the server died under this request: not acknowledged
+                status, _ = call(
+                    "POST",
+                    server.url + "/api/answers",
+                    {"question": q["id"], "answer": answer_for(q)},
+                    token=body["token"],
+                    timeout=10,
+                )
+            except OSError:  # the server died under this request: not acknowledged
                 return
             if status == 200:
                 with lock:
@@ -98,7 +111,7 @@ def test_kill_9_under_load_keeps_every_acknowledged_answer(tmp_path, make_server
         t.start()
     while len(acked) < 20 and any(t.is_alive() for t in threads):
         threading.Event().wait(0.01)
-    server.kill()   # in the middle of the writes
+    server.kill()  # in the middle of the writes
     stop.set()
     for t in threads:
         t.join(timeout=60)
@@ -106,7 +119,7 @@ def test_kill_9_under_load_keeps_every_acknowledged_answer(tmp_path, make_server
     with sqlite3.connect(db) as conn:
         stored = set(conn.execute("SELECT participant, question FROM answers"))
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert set(acked) <= stored   # an answer the server confirmed is on disk
+    assert set(acked) <= stored  # an answer the server confirmed is on disk
 
 
 def test_fifty_concurrent_participants(tmp_path, make_server):
@@ -131,8 +144,12 @@ def test_fifty_concurrent_participants(tmp_path, make_server):
                 mine[q["id"]] = answer
                 # every third answer is sent twice, as a browser resending its queue would
                 for _ in range(2 if k % 3 == 0 else 1):
-                    status, reply = call("POST", server.url + "/api/answers",
-                                         {"question": q["id"], "answer": answer, "elapsed_ms": k}, token=token)
+                    status, reply = call(
+                        "POST",
+                        server.url + "/api/answers",
+                        {"question": q["id"], "answer": answer, "elapsed_ms": k},
+                        token=token,
+                    )
                     assert status == 200, reply
             assert call("POST", server.url + "/api/complete", token=token)[0] == 200
             with lock:
@@ -158,9 +175,11 @@ def test_fifty_concurrent_participants(tmp_path, make_server):
         for pid, qid, value in conn.execute("SELECT participant, question, value FROM answers"):
             stored.setdefault(pid, {})[qid] = value.strip('"')
         assert conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == n_participants * n_questions
-        dupes = conn.execute("SELECT COUNT(*) FROM (SELECT participant, question FROM answers "
-                             "GROUP BY participant, question HAVING COUNT(*) > 1)").fetchone()[0]
+        dupes = conn.execute(
+            "SELECT COUNT(*) FROM (SELECT participant, question FROM answers "
+            "GROUP BY participant, question HAVING COUNT(*) > 1)"
+        ).fetchone()[0]
         assert dupes == 0
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert stored == sent   # every answer, exactly as sent
+    assert stored == sent  # every answer, exactly as sent

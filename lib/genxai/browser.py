@@ -109,29 +109,47 @@ def _installed(packages: set[str]) -> set[str]:
     """Which of ``packages`` dpkg has installed (one dpkg-query call)."""
     if not packages:
         return set()
-    proc = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Status}\n", *sorted(packages)],
-                          check=False, capture_output=True, text=True, timeout=120)
-    return {line.split()[0].split(":")[0] for line in proc.stdout.splitlines()
-            if line.endswith("install ok installed")}
+    proc = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Package} ${Status}\n", *sorted(packages)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return {line.split()[0].split(":")[0] for line in proc.stdout.splitlines() if line.endswith("install ok installed")}
 
 
 def _depends(packages: list[str]) -> dict[str, list[list[str]]]:
     """Each package's Depends/Pre-Depends as groups of alternatives (one ``apt-cache depends`` call)."""
-    proc = subprocess.run(["apt-cache", "depends", "--no-recommends", "--no-suggests", "--no-conflicts",
-                           "--no-breaks", "--no-replaces", "--no-enhances", *packages],
-                          check=False, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            "apt-cache",
+            "depends",
+            "--no-recommends",
+            "--no-suggests",
+            "--no-conflicts",
+            "--no-breaks",
+            "--no-replaces",
+            "--no-enhances",
+            *packages,
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out: dict[str, list[list[str]]] = {}
     groups: list[list[str]] = []
     current: list[str] = []
     for line in proc.stdout.splitlines():
-        if not line.startswith(" "):          # a package header
+        if not line.startswith(" "):  # a package header
             groups = out.setdefault(line.strip(), [])
             continue
         field, _, name = line.strip().partition(":")
         if field.lstrip("|") not in ("Depends", "PreDepends"):
             continue
         current.append(name.strip())
-        if not field.startswith("|"):   # a leading "|" means "or the next one"
+        if not field.startswith("|"):  # a leading "|" means "or the next one"
             groups.append(current)
             current = []
     return out
@@ -153,7 +171,7 @@ def _missing_packages(root_package: str) -> list[str]:
         for group in groups:
             if any(n.strip("<>") in present for n in group):
                 continue
-            name = next((n for n in group if not n.startswith("<")), None)   # <virtual> packages
+            name = next((n for n in group if not n.startswith("<")), None)  # <virtual> packages
             if name is None or name in wanted or not name.startswith(("lib", "chromium")):
                 continue
             wanted.append(name)
@@ -169,8 +187,10 @@ def _apt_download(packages: list[str], folder: Path) -> None:
         subprocess.run(["apt-get", "update"], check=False, capture_output=True, text=True, timeout=900)
         proc = subprocess.run(cmd, cwd=folder, check=False, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
-        raise ChromiumFetchError(f"`apt-get download {' '.join(packages)}` failed (try `sudo apt-get update`, "
-                                 f"or set GENXAI_CHROMIUM to a Chromium executable):\n{proc.stderr[-2000:]}")
+        raise ChromiumFetchError(
+            f"`apt-get download {' '.join(packages)}` failed (try `sudo apt-get update`, "
+            f"or set GENXAI_CHROMIUM to a Chromium executable):\n{proc.stderr[-2000:]}"
+        )
 
 
 def _library_dirs(root: Path) -> list[Path]:
@@ -188,7 +208,7 @@ def _unresolved(root: Path, lib_dirs: list[Path]) -> set[str]:
 
 
 def _policy_name(soname: str) -> str:
-    """Debian's package name for a library soname (policy 8.1): libFOO.so.N -> libfooN, libfoo-N if FOO ends in a digit."""
+    """Debian's package name for a library soname (policy 8.1): libFOO.so.N -> libfooN (libfoo-N after a digit)."""
     stem, _, version = soname.partition(".so.")
     stem = stem.lower()
     return f"{stem}-{version}" if stem[-1:].isdigit() else f"{stem}{version}"
@@ -196,13 +216,15 @@ def _policy_name(soname: str) -> str:
 
 def _write_wrapper(folder: Path, lib_dirs: list[Path], name: str) -> Path:
     rel_dirs = ":".join(f"$HERE/{d.relative_to(folder)}" for d in lib_dirs)
-    text = ("#!/bin/sh\n"
-            "# Debian's chromium-headless-shell unpacked without root by genxai.browser; the libraries\n"
-            "# this machine lacked were unpacked beside it.\n"
-            'HERE=$(cd "$(dirname "$0")" && pwd)\n'
-            f'LD_LIBRARY_PATH="{rel_dirs}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}"\n'
-            "export LD_LIBRARY_PATH\n"
-            f'exec "$HERE/root/{DEB_BINARY}" "$@"\n')
+    text = (
+        "#!/bin/sh\n"
+        "# Debian's chromium-headless-shell unpacked without root by genxai.browser; the libraries\n"
+        "# this machine lacked were unpacked beside it.\n"
+        'HERE=$(cd "$(dirname "$0")" && pwd)\n'
+        f'LD_LIBRARY_PATH="{rel_dirs}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}"\n'
+        "export LD_LIBRARY_PATH\n"
+        f'exec "$HERE/root/{DEB_BINARY}" "$@"\n'
+    )
     wrapper = folder / name
     write_text(wrapper, text)
     wrapper.chmod(0o755)
@@ -215,13 +237,15 @@ def fetch_chromium(quiet: bool = False) -> Path:
     Returns the wrapper script; raises :class:`ChromiumFetchError` with the reason otherwise.
     """
     if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
-        raise ChromiumFetchError("apt-get/dpkg not found (not a Debian-like system): install Chromium and put it "
-                                 "on PATH, or set GENXAI_CHROMIUM to its executable")
+        raise ChromiumFetchError(
+            "apt-get/dpkg not found (not a Debian-like system): install Chromium and put it "
+            "on PATH, or set GENXAI_CHROMIUM to its executable"
+        )
     folder = install_dir()
     started = time.time()
     with _locked(folder):
         wrapper = folder / WRAPPER_NAME
-        if wrapper.exists():   # another process fetched it while we waited for the lock
+        if wrapper.exists():  # another process fetched it while we waited for the lock
             return wrapper
         root, debs = folder / "root", folder / "_deb"
         for tmp in (root, debs):
@@ -240,15 +264,19 @@ def fetch_chromium(quiet: bool = False) -> Path:
             # The dependency list missed something: ask for the package policy names of what ldd lacks.
             packages = sorted({_policy_name(so) for so in missing})
             if attempt == 3:
-                raise ChromiumFetchError(f"after unpacking, these libraries are still missing: {sorted(missing)}; "
-                                         "install them, or set GENXAI_CHROMIUM to a working Chromium")
+                raise ChromiumFetchError(
+                    f"after unpacking, these libraries are still missing: {sorted(missing)}; "
+                    "install them, or set GENXAI_CHROMIUM to a working Chromium"
+                )
         shutil.rmtree(debs, ignore_errors=True)
         # Checked under a temporary name: the wrapper's existence is what marks a finished fetch.
         candidate = _write_wrapper(folder, lib_dirs, f".{WRAPPER_NAME}.check")
         if not _runs(candidate):
             candidate.unlink()
-            raise ChromiumFetchError(f"the unpacked {DEB_PACKAGE} in {folder} does not start "
-                                     f"(`{candidate} --version` failed); set GENXAI_CHROMIUM instead")
+            raise ChromiumFetchError(
+                f"the unpacked {DEB_PACKAGE} in {folder} does not start "
+                f"(`{candidate} --version` failed); set GENXAI_CHROMIUM instead"
+            )
         os.replace(candidate, wrapper)
     if not quiet:
         print(f"Chromium ({DEB_PACKAGE} from Debian, {time.time() - started:.0f} s) -> {wrapper}")

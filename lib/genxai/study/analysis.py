@@ -44,8 +44,9 @@ def load_responses(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     else:
         path = Path(source)
         if not path.is_file():
-            raise FileNotFoundError(f"no responses at {path}: give the study database or the CSV from "
-                                    "`genxai study export`")
+            raise FileNotFoundError(
+                f"no responses at {path}: give the study database or the CSV from `genxai study export`"
+            )
         with open(path, "rb") as fh:
             is_sqlite = fh.read(16) == b"SQLite format 3\x00"
         if is_sqlite:
@@ -56,8 +57,11 @@ def load_responses(source: str | Path | pd.DataFrame) -> pd.DataFrame:
                 db.close()
         else:
             df = pd.read_csv(path, dtype=str, keep_default_na=False).map(unescape_cell)
-    missing = [c for c in ("participant", "question", "kind", "group", "attention", "attributes", "truth",
-                           "answer") if c not in df.columns]
+    missing = [
+        c
+        for c in ("participant", "question", "kind", "group", "attention", "attributes", "truth", "answer")
+        if c not in df.columns
+    ]
     if missing:
         raise ValueError(f"responses lack the column(s) {missing}; use a CSV written by `genxai study export`")
     df = df.copy()
@@ -92,12 +96,16 @@ def question_accuracy(df: pd.DataFrame, exclude_failed_attention: bool = True) -
         cls = cls[~cls["participant"].isin(attention_failures(df))]
     if cls.empty:
         return pd.DataFrame(columns=["observer", "group", "question", "truth", "n", "accuracy"])
-    return (cls.groupby(["observer", "group", "question", "truth"], sort=True)["correct"]
-            .agg(n="count", accuracy="mean").reset_index())
+    return (
+        cls.groupby(["observer", "group", "question", "truth"], sort=True)["correct"]
+        .agg(n="count", accuracy="mean")
+        .reset_index()
+    )
 
 
-def table2(df: pd.DataFrame, exclude_failed_attention: bool = True, ddof: int = 0,
-           with_published: bool = True) -> pd.DataFrame:
+def table2(
+    df: pd.DataFrame, exclude_failed_attention: bool = True, ddof: int = 0, with_published: bool = True
+) -> pd.DataFrame:
     """Mean accuracy ± SD across questions per group, one row per (group, observer).
 
     ``ddof=0`` is the population SD (the [Re] StylEx faces rows; its plant row used ddof=1, see the
@@ -108,20 +116,42 @@ def table2(df: pd.DataFrame, exclude_failed_attention: bool = True, ddof: int = 
     failed = attention_failures(df) if exclude_failed_attention else set()
     out_rows = []
     for (observer, group), q in per_q.groupby(["observer", "group"], sort=True):
-        people = df[(df["group"] == group) & (df["observer"] == observer) & (df["kind"] == "classification")
-                    & ~df["participant"].isin(failed)]["participant"].nunique()
-        out_rows.append({"data set / model": group,
-                     "source": MACHINE_LABEL if observer == MACHINE else "humans (this study)",
-                     "observer": observer, "accuracy": float(q["accuracy"].mean()),
-                     "sd": float(q["accuracy"].std(ddof=ddof)) if len(q) > ddof else float("nan"),
-                     "questions": len(q), "participants": people, "note": ""})
-    out = pd.DataFrame(out_rows, columns=["data set / model", "source", "observer", "accuracy", "sd", "questions",
-                                      "participants", "note"])
+        people = df[
+            (df["group"] == group)
+            & (df["observer"] == observer)
+            & (df["kind"] == "classification")
+            & ~df["participant"].isin(failed)
+        ]["participant"].nunique()
+        out_rows.append(
+            {
+                "data set / model": group,
+                "source": MACHINE_LABEL if observer == MACHINE else "humans (this study)",
+                "observer": observer,
+                "accuracy": float(q["accuracy"].mean()),
+                "sd": float(q["accuracy"].std(ddof=ddof)) if len(q) > ddof else float("nan"),
+                "questions": len(q),
+                "participants": people,
+                "note": "",
+            }
+        )
+    out = pd.DataFrame(
+        out_rows,
+        columns=["data set / model", "source", "observer", "accuracy", "sd", "questions", "participants", "note"],
+    )
     if with_published:
         pub = published_table2()
-        pub_rows = pd.DataFrame({"data set / model": pub["dataset"], "source": pub["study"] + " (published)",
-                                 "observer": HUMAN, "accuracy": pub["mean"], "sd": pub["sd"],
-                                 "questions": np.nan, "participants": np.nan, "note": pub["note"]})
+        pub_rows = pd.DataFrame(
+            {
+                "data set / model": pub["dataset"],
+                "source": pub["study"] + " (published)",
+                "observer": HUMAN,
+                "accuracy": pub["mean"],
+                "sd": pub["sd"],
+                "questions": np.nan,
+                "participants": np.nan,
+                "note": pub["note"],
+            }
+        )
         out = pd.concat([out, pub_rows], ignore_index=True) if len(out) else pub_rows
     return out
 
@@ -130,11 +160,13 @@ def format_table2(table: pd.DataFrame) -> str:
     """Table 2 as Markdown: ``mean (± sd)`` per row."""
     shown = table.copy()
     shown["accuracy (± SD across questions)"] = [
-        f"{a:.3f} (± {s:.3f})" if np.isfinite(s) else f"{a:.3f}" for a, s in zip(shown["accuracy"], shown["sd"])]
+        f"{a:.3f} (± {s:.3f})" if np.isfinite(s) else f"{a:.3f}" for a, s in zip(shown["accuracy"], shown["sd"])
+    ]
     for col in ("questions", "participants"):
         shown[col] = [("" if pd.isna(v) else str(int(v))) for v in shown[col]]
-    return shown[["data set / model", "source", "accuracy (± SD across questions)", "questions", "participants",
-                  "note"]].to_markdown(index=False)
+    return shown[
+        ["data set / model", "source", "accuracy (± SD across questions)", "questions", "participants", "note"]
+    ].to_markdown(index=False)
 
 
 def per_attribute_accuracy(df: pd.DataFrame, exclude_failed_attention: bool = True) -> pd.DataFrame:
@@ -142,24 +174,110 @@ def per_attribute_accuracy(df: pd.DataFrame, exclude_failed_attention: bool = Tr
     cls = df[(df["kind"] == "classification") & ~df["attention"]]
     if exclude_failed_attention:
         cls = cls[~cls["participant"].isin(attention_failures(df))]
-    return (cls.groupby(["observer", "group", "truth"], sort=True)["correct"].agg(n="count", accuracy="mean")
-            .reset_index().rename(columns={"truth": "attribute"}))
+    return (
+        cls.groupby(["observer", "group", "truth"], sort=True)["correct"]
+        .agg(n="count", accuracy="mean")
+        .reset_index()
+        .rename(columns={"truth": "attribute"})
+    )
 
 
 # --------------------------------------------------------------------------- distinctness
 #: Words that carry no description of a change.
-STOPWORDS = frozenset({"a", "an", "the", "of", "and", "or", "to", "in", "on", "at", "by", "for", "from", "with",
-    "into", "onto", "over", "under", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that",
-    "these", "those", "there", "their", "his", "her", "he", "she", "they", "them", "i", "me", "my", "we", "our",
-    "you", "your", "gets", "get", "got", "becomes", "become", "becoming", "goes", "go", "some", "very", "much"})
+STOPWORDS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "of",
+        "and",
+        "or",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "with",
+        "into",
+        "onto",
+        "over",
+        "under",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "their",
+        "his",
+        "her",
+        "he",
+        "she",
+        "they",
+        "them",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "gets",
+        "get",
+        "got",
+        "becomes",
+        "become",
+        "becoming",
+        "goes",
+        "go",
+        "some",
+        "very",
+        "much",
+    }
+)
 #: Irregular forms the suffix rules cannot reach.
-IRREGULAR = {"men": "man", "women": "woman", "teeth": "tooth", "feet": "foot", "children": "child",
-             "leaves": "leaf", "darker": "dark", "bigger": "big", "thinner": "thin", "fatter": "fat",
-             "wider": "wide", "larger": "large", "smaller": "small", "better": "good", "worse": "bad"}
+IRREGULAR = {
+    "men": "man",
+    "women": "woman",
+    "teeth": "tooth",
+    "feet": "foot",
+    "children": "child",
+    "leaves": "leaf",
+    "darker": "dark",
+    "bigger": "big",
+    "thinner": "thin",
+    "fatter": "fat",
+    "wider": "wide",
+    "larger": "large",
+    "smaller": "small",
+    "better": "good",
+    "worse": "bad",
+}
 #: (suffix, replacement, minimum stem length) tried in order; the first that applies wins.
-SUFFIX_RULES = (("ies", "y", 3), ("sses", "ss", 2), ("es", "e", 3), ("s", "", 3), ("ing", "", 3),
-                ("ied", "y", 3), ("ed", "", 3), ("iest", "y", 3), ("ier", "y", 3), ("est", "", 3), ("er", "", 3),
-                ("ly", "", 3))
+SUFFIX_RULES = (
+    ("ies", "y", 3),
+    ("sses", "ss", 2),
+    ("es", "e", 3),
+    ("s", "", 3),
+    ("ing", "", 3),
+    ("ied", "y", 3),
+    ("ed", "", 3),
+    ("iest", "y", 3),
+    ("ier", "y", 3),
+    ("est", "", 3),
+    ("er", "", 3),
+    ("ly", "", 3),
+)
 _NO_S_STRIP = ("ss", "us", "is")
 
 
@@ -212,15 +330,34 @@ def distinctness(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             pairs = [_jaccard(a, b) for (pa, a), (pb, b) in itertools.combinations(descs, 2) if pa != pb]
             within_all += pairs
             counts = Counter(w for _, ws in descs for w in ws)
-            attr_rows.append({"group": group, "attribute": attr, "descriptions": len(descs),
-                              "within_overlap": float(np.mean(pairs)) if pairs else float("nan"),
-                              "common_words": ", ".join(f"{w} ({n})" for w, n in counts.most_common(3))})
-        between = [_jaccard(a, b) for (x, dx), (y, dy) in itertools.combinations(by_attr.items(), 2)
-                   for (pa, a) in dx for (pb, b) in dy if pa != pb]
+            attr_rows.append(
+                {
+                    "group": group,
+                    "attribute": attr,
+                    "descriptions": len(descs),
+                    "within_overlap": float(np.mean(pairs)) if pairs else float("nan"),
+                    "common_words": ", ".join(f"{w} ({n})" for w, n in counts.most_common(3)),
+                }
+            )
+        between = [
+            _jaccard(a, b)
+            for (x, dx), (y, dy) in itertools.combinations(by_attr.items(), 2)
+            for (pa, a) in dx
+            for (pb, b) in dy
+            if pa != pb
+        ]
         w_mean = float(np.mean(within_all)) if within_all else float("nan")
         b_mean = float(np.mean(between)) if between else float("nan")
-        group_rows.append({"group": group, "within": w_mean, "between": b_mean, "difference": w_mean - b_mean,
-                           "attributes": len(by_attr), "descriptions": len(g)})
+        group_rows.append(
+            {
+                "group": group,
+                "within": w_mean,
+                "between": b_mean,
+                "difference": w_mean - b_mean,
+                "attributes": len(by_attr),
+                "descriptions": len(g),
+            }
+        )
     return pd.DataFrame(group_rows), pd.DataFrame(attr_rows)
 
 
@@ -231,6 +368,7 @@ def gif_frames(path: str | Path, channels: int = 1, size: int | None = None):
     from PIL import Image, ImageSequence
 
     from ..data import from_unit, resize
+
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 (grey) or 3 (RGB), got {channels!r}")
     mode = "L" if channels == 1 else "RGB"
@@ -248,6 +386,7 @@ def animation_change(frames, features: Callable) -> np.ndarray:
     ping-pong animations are read the same way.
     """
     import torch
+
     with torch.no_grad():
         far = int(((frames - frames[:1]) ** 2).flatten(1).sum(1).argmax())
         f = features(frames[[0, far]])
@@ -265,8 +404,9 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0
 
 
-def machine_observer(items: str | Path | Spec, features: Callable = pixel_features, channels: int = 1,
-                     size: int | None = None) -> pd.DataFrame:
+def machine_observer(
+    items: str | Path | Spec, features: Callable = pixel_features, channels: int = 1, size: int | None = None
+) -> pd.DataFrame:
     """Answers of a machine observer to every classification question of a study (attention check included).
 
     For each question it picks the attribute of the example whose change (:func:`animation_change` in
@@ -288,11 +428,25 @@ def machine_observer(items: str | Path | Spec, features: Callable = pixel_featur
             continue
         target = change(q.query)
         scored = [(_cosine(target, change(i)), a) for a in q.attributes for i in q.examples[a]]
-        answer = max(scored, key=lambda s: s[0])[1]   # ties: the first example shown, i.e. attribute x
-        answers.append({"participant": MACHINE_ID, "seed": "", "completed_at": "", "position": position,
-                     "question": q.id, "kind": q.kind, "group": q.group, "attention": int(q.attention),
-                     "attributes": ";".join(q.attributes), "truth": q.truth, "answer": answer,
-                     "correct": int(answer == q.truth), "elapsed_ms": "", "received_at": ""})
+        answer = max(scored, key=lambda s: s[0])[1]  # ties: the first example shown, i.e. attribute x
+        answers.append(
+            {
+                "participant": MACHINE_ID,
+                "seed": "",
+                "completed_at": "",
+                "position": position,
+                "question": q.id,
+                "kind": q.kind,
+                "group": q.group,
+                "attention": int(q.attention),
+                "attributes": ";".join(q.attributes),
+                "truth": q.truth,
+                "answer": answer,
+                "correct": int(answer == q.truth),
+                "elapsed_ms": "",
+                "received_at": "",
+            }
+        )
     df = load_responses(pd.DataFrame(answers, columns=list(COLUMNS)))
     df["observer"] = MACHINE
     return df
@@ -301,7 +455,12 @@ def machine_observer(items: str | Path | Spec, features: Callable = pixel_featur
 def summarise(df: pd.DataFrame) -> dict[str, Any]:
     """Counts for a report: participants per observer, completed visits, failed attention checks."""
     humans = df[df["observer"] == HUMAN]
-    completed = humans.loc[humans["completed_at"].astype(str) != "", "participant"].nunique() \
-        if "completed_at" in humans else 0
-    return {"participants": int(humans["participant"].nunique()), "completed": int(completed),
-            "failed_attention": len(attention_failures(humans)), "answers": len(humans)}
+    completed = (
+        humans.loc[humans["completed_at"].astype(str) != "", "participant"].nunique() if "completed_at" in humans else 0
+    )
+    return {
+        "participants": int(humans["participant"].nunique()),
+        "completed": int(completed),
+        "failed_attention": len(attention_failures(humans)),
+        "answers": len(humans),
+    }

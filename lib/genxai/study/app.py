@@ -48,7 +48,7 @@ SECONDS_PER_QUESTION = 40
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self'; script-src 'self'; style-src 'self'; "
-                               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -93,10 +93,13 @@ class StudyApp:
         n_cls = sum(q.kind == "classification" for q in self.questions.values())
         n_verbal = sum(q.kind == "verbal" for q in self.questions.values())
         # The only values put into the HTML; the title comes from the spec, so it is escaped.
-        return (text.replace("{{TITLE}}", html.escape(self.spec.title))
-                .replace("{{N_CLASSIFICATION}}", str(n_cls)).replace("{{N_VERBAL}}", str(n_verbal))
-                .replace("{{STUDY}}", self.spec.digest[:16])
-                .replace("{{MINUTES}}", str(max(2, math.ceil(len(self.questions) * SECONDS_PER_QUESTION / 60)))))
+        return (
+            text.replace("{{TITLE}}", html.escape(self.spec.title))
+            .replace("{{N_CLASSIFICATION}}", str(n_cls))
+            .replace("{{N_VERBAL}}", str(n_verbal))
+            .replace("{{STUDY}}", self.spec.digest[:16])
+            .replace("{{MINUTES}}", str(max(2, math.ceil(len(self.questions) * SECONDS_PER_QUESTION / 60))))
+        )
 
     # ------------------------------------------------------------------ request helpers
     async def _body(self, request: Request) -> dict[str, Any]:
@@ -123,21 +126,26 @@ class StudyApp:
         auth = request.headers.get("authorization", "")
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise HTTPError(401, "missing participant token: send Authorization: Bearer <token> "
-                                 "(the token given by POST /api/participants)")
+            raise HTTPError(
+                401,
+                "missing participant token: send Authorization: Bearer <token> "
+                "(the token given by POST /api/participants)",
+            )
         pid = tokens.verify(token.strip(), self.secret)
         if pid is None:
             raise HTTPError(403, "invalid participant token: start again from the consent page")
         if self.db.participant(pid) is None:
-            raise HTTPError(403, "unknown participant (this study's database has no such id): start again from "
-                                 "the consent page")
+            raise HTTPError(
+                403, "unknown participant (this study's database has no such id): start again from the consent page"
+            )
         return pid
 
     def _admin(self, request: Request) -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not tokens.admin_ok(token.strip(), self.admin_token):
-            raise HTTPError(403, "admin token required: send Authorization: Bearer <admin token> "
-                                 "(printed when the server started)")
+            raise HTTPError(
+                403, "admin token required: send Authorization: Bearer <admin token> (printed when the server started)"
+            )
 
     def _validate(self, data: dict[str, Any]) -> tuple[Question, Any, int | None]:
         unknown = set(data) - {"question", "answer", "elapsed_ms"}
@@ -156,15 +164,17 @@ class StudyApp:
         else:
             if not isinstance(answer, str):
                 raise HTTPError(422, f"question {qid} takes a text answer (a string)")
-            answer = " ".join(answer.split())   # one space between words, none around
+            answer = " ".join(answer.split())  # one space between words, none around
             if not answer:
                 raise HTTPError(422, f"question {qid}: the description is empty; describe the change in 1-4 words")
             if len(answer) > MAX_TEXT:
-                raise HTTPError(422, f"question {qid}: the description is longer than {MAX_TEXT} characters; "
-                                     "use 1-4 words")
+                raise HTTPError(
+                    422, f"question {qid}: the description is longer than {MAX_TEXT} characters; use 1-4 words"
+                )
         elapsed = data.get("elapsed_ms")
-        if elapsed is not None and (not isinstance(elapsed, int) or isinstance(elapsed, bool)
-                                    or not 0 <= elapsed <= MAX_ELAPSED_MS):
+        if elapsed is not None and (
+            not isinstance(elapsed, int) or isinstance(elapsed, bool) or not 0 <= elapsed <= MAX_ELAPSED_MS
+        ):
             raise HTTPError(422, f"'elapsed_ms' must be an integer from 0 to {MAX_ELAPSED_MS}")
         return question, answer, elapsed
 
@@ -173,9 +183,15 @@ class StudyApp:
         if q.kind == "verbal":
             return {"id": q.id, "kind": q.kind, "animations": [f"/gif/{i}" for i in entry["animations"]]}
         order = list(q.attributes)[::-1] if entry["swap"] else list(q.attributes)
-        return {"id": q.id, "kind": q.kind, "query": f"/gif/{q.query}",
-                "options": [{"attribute": a, "label": label, "examples": [f"/gif/{i}" for i in entry["examples"][a]]}
-                            for a, label in zip(order, ("A", "B"))]}
+        return {
+            "id": q.id,
+            "kind": q.kind,
+            "query": f"/gif/{q.query}",
+            "options": [
+                {"attribute": a, "label": label, "examples": [f"/gif/{i}" for i in entry["examples"][a]]}
+                for a, label in zip(order, ("A", "B"))
+            ],
+        }
 
     # ------------------------------------------------------------------ endpoints
     async def page(self, request: Request) -> Response:
@@ -186,8 +202,11 @@ class StudyApp:
         item_id = request.path_params["item"]
         if item_id not in self.spec.items:
             return _error(404, f"no animation {item_id[:40]!r} in this study")
-        return FileResponse(self.spec.gif_path(item_id), media_type="image/gif",
-                            headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
+        return FileResponse(
+            self.spec.gif_path(item_id),
+            media_type="image/gif",
+            headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
 
     async def new_participant(self, request: Request) -> Response:
         data = await self._body(request)
@@ -200,10 +219,14 @@ class StudyApp:
     def _state(self, request: Request) -> dict[str, Any]:
         pid = self._participant(request)
         row = self.db.participant(pid)
-        return {"participant": pid,
-                "questions": [self._question_payload(e)
-                              for e in participant_plan(list(self.questions.values()), row["seed"])],
-                "answered": sorted(self.db.answers_of(pid)), "completed": row["completed_at"] is not None}
+        return {
+            "participant": pid,
+            "questions": [
+                self._question_payload(e) for e in participant_plan(list(self.questions.values()), row["seed"])
+            ],
+            "answered": sorted(self.db.answers_of(pid)),
+            "completed": row["completed_at"] is not None,
+        }
 
     async def state(self, request: Request) -> Response:
         return _json(await run_in_threadpool(self._state, request))
@@ -222,22 +245,28 @@ class StudyApp:
         answers = await run_in_threadpool(self.db.answers_of, pid)
         missing = [q for q in self.questions if q not in answers]
         if missing:
-            raise HTTPError(409, f"{len(missing)} question(s) not answered yet ({', '.join(missing[:5])}); "
-                                 "answer them first")
+            raise HTTPError(
+                409, f"{len(missing)} question(s) not answered yet ({', '.join(missing[:5])}); answer them first"
+            )
         completed_at = await run_in_threadpool(self.db.complete, pid)
         return _json({"status": "complete", "completed_at": completed_at})
 
     async def summary(self, request: Request) -> Response:
         self._admin(request)
         from .export import summary
+
         return _json(await run_in_threadpool(summary, self.db))
 
     async def export_csv(self, request: Request) -> Response:
         self._admin(request)
         from .export import csv_text
+
         text = await run_in_threadpool(csv_text, self.db)
-        return Response(text, media_type="text/csv; charset=utf-8",
-                        headers={**SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="responses.csv"'})
+        return Response(
+            text,
+            media_type="text/csv; charset=utf-8",
+            headers={**SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="responses.csv"'},
+        )
 
 
 def _wrap(handler):
@@ -246,6 +275,7 @@ def _wrap(handler):
             return await handler(request)
         except HTTPError as err:
             return _error(err.status, err.message)
+
     return endpoint
 
 

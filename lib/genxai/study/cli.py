@@ -1,7 +1,7 @@
 """``genxai study ...``: serve a study, export its answers, analyse them, make demo items.
 
-``register(subparsers)`` adds the ``study`` command to an argparse parser; ``python -m genxai.study``
-runs the same commands on their own.
+``register_cli(subparsers)`` adds the ``study`` command to an argparse parser (genxai.cli calls it);
+``python -m genxai.study`` runs the same commands on their own.
 """
 
 from __future__ import annotations
@@ -41,11 +41,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"genxai study serve: error: {err}", file=sys.stderr)
         return 2
     shown_host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
-    print(f"study: {app.state.study.spec.title!r}, {len(app.state.study.questions)} questions, database {args.db}\n"
-          f"participants open: http://{shown_host}:{args.port}/\n"
-          f"admin token (export, summary): {admin}\n"
-          f"  curl -H 'Authorization: Bearer {admin}' http://{shown_host}:{args.port}/api/admin/summary\n"
-          f"  or, any time: genxai study export --db {args.db} --out responses.csv", flush=True)
+    print(
+        f"study: {app.state.study.spec.title!r}, {len(app.state.study.questions)} questions, database {args.db}\n"
+        f"participants open: http://{shown_host}:{args.port}/\n"
+        f"admin token (export, summary): {admin}\n"
+        f"  curl -H 'Authorization: Bearer {admin}' http://{shown_host}:{args.port}/api/admin/summary\n"
+        f"  or, any time: genxai study export --db {args.db} --out responses.csv",
+        flush=True,
+    )
     # access_log=False: the server logs no request lines, hence no participant IP addresses
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level=args.log_level)
     return 0
@@ -53,6 +56,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from .export import write_csv
+
     try:
         out = write_csv(args.db, args.out)
     except (FileNotFoundError, RuntimeError) as err:
@@ -66,6 +70,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_demo_items(args: argparse.Namespace) -> int:
     from .demo import demo_items
+
     path = demo_items(args.out, n_images=args.n_images, seed=args.seed)
     print(f"demo items -> {path}")
     return 0
@@ -75,6 +80,7 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from .analysis import distinctness, format_table2, load_responses, machine_observer, per_attribute_accuracy, table2
+
     df = load_responses(args.responses) if args.responses else None
     if args.machine_items:
         machine = machine_observer(args.machine_items)
@@ -95,7 +101,7 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers) -> None:
+def register_cli(subparsers) -> None:
     p = subparsers.add_parser("study", help="user study: serve the web app, export answers, analyse, demo items")
     sub = p.add_subparsers(dest="study_command", required=True)
 
@@ -104,8 +110,11 @@ def register(subparsers) -> None:
     s.add_argument("--db", required=True, help="SQLite file of the answers (created if absent)")
     s.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept other machines (default: this one only)")
     s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--admin-token", default=None,
-                   help=f"token for export/summary (default: ${ADMIN_ENV}, else a random one, printed)")
+    s.add_argument(
+        "--admin-token",
+        default=None,
+        help=f"token for export/summary (default: ${ADMIN_ENV}, else a random one, printed)",
+    )
     s.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     s.set_defaults(func=_cmd_serve)
 
@@ -122,26 +131,17 @@ def register(subparsers) -> None:
 
     a = sub.add_parser("analyse", help="Table 2, per-attribute accuracy and distinctness of a study's answers")
     a.add_argument("--responses", help="the study database or its exported CSV")
-    a.add_argument("--machine-items", help="items folder: add the machine observer's answers (pixel features), "
-                                           "labelled as such")
+    a.add_argument(
+        "--machine-items", help="items folder: add the machine observer's answers (pixel features), labelled as such"
+    )
     a.set_defaults(func=_cmd_analyse)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="genxai")
-    register(parser.add_subparsers(dest="command", required=True))
+    register_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["study", *(argv if argv is not None else sys.argv[1:])])
     return args.func(args)
-
-
-def _register_with_runner() -> None:
-    # The `genxai` runner imports this module to collect its sub-commands; run standalone, nothing to do.
-    run = sys.modules.get("genxai.run")
-    if run is not None and register not in run._EXTRA_COMMANDS:
-        run._EXTRA_COMMANDS.append(register)
-
-
-_register_with_runner()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 :class:`ShapeGenerator` draws a soft ellipse whose position, size, brightness and elongation are
 set by the latent coordinates, so each unit direction is one clean, nameable change.  It follows the
-:class:`~genxai.latent.protocol.LatentGenerator` protocol, so :func:`~genxai.study.make_items.latent_animations`
+:class:`~genxai.gan_xai.protocol.LatentGenerator` protocol, so :func:`~genxai.study.make_items.latent_animations`
 makes items from it exactly as from a trained GAN.  :func:`demo_items` writes a two-group study.
 """
 
@@ -42,7 +42,7 @@ class ShapeGenerator:
         yy, xx = torch.meshgrid(axis, axis, indexing="ij")
         dx = (xx[None] - cx[:, None, None]) / (radius * stretch)[:, None, None]
         dy = (yy[None] - cy[:, None, None]) / (radius / stretch)[:, None, None]
-        inside = torch.sigmoid((1.0 - torch.sqrt(dx ** 2 + dy ** 2)) / 0.08)
+        inside = torch.sigmoid((1.0 - torch.sqrt(dx**2 + dy**2)) / 0.08)
         return (-1.0 + 2.0 * brightness[:, None, None] * inside)[:, None].float()
 
     def classify(self, images: torch.Tensor) -> torch.Tensor:
@@ -53,16 +53,20 @@ class ShapeGenerator:
         return torch.stack([-centre, centre], 1) * 10
 
 
-def demo_items(out_dir: str | Path, n_images: int = 4, shift: float = 2.5, seed: int = 0,
-               groups: tuple[tuple[str, tuple[int, ...]], ...] = (("shapes A", (0, 2, 3)), ("shapes B", (1, 4))),
-               scale: int = 4) -> Path:
+def demo_items(
+    out_dir: str | Path,
+    n_images: int = 4,
+    shift: float = 2.5,
+    seed: int = 0,
+    groups: tuple[tuple[str, tuple[int, ...]], ...] = (("shapes A", (0, 2, 3)), ("shapes B", (1, 4))),
+    scale: int = 4,
+) -> Path:
     """Write a study on :class:`ShapeGenerator` (one group per entry of ``groups``); returns items.json."""
     G = ShapeGenerator()
     animations = []
     for g, (group, coords) in enumerate(groups):
         directions = {ATTRIBUTES[c]: torch.eye(G.latent_dim)[c] for c in coords}
-        animations += latent_animations(G, directions, n_images, shift, seed=seed + g, classify=G.classify,
-                                        group=group)
+        animations += latent_animations(G, directions, n_images, shift, seed=seed + g, classify=G.classify, group=group)
     return write_items(out_dir, animations, title="Which change is it? (demo shapes)", seed=seed, scale=scale)
 
 
@@ -71,13 +75,13 @@ def shape_features(images: torch.Tensor) -> torch.Tensor:
 
     A stand-in for an independent judge's features when the machine observer is tried on the demo.
     """
-    mass = (images[:, 0] + 1.0).clamp_min(0) / 2.0            # (N, H, W) in [0, 1]
+    mass = (images[:, 0] + 1.0).clamp_min(0) / 2.0  # (N, H, W) in [0, 1]
     axis = torch.linspace(-1.0, 1.0, images.shape[-1])
     total = mass.sum((1, 2)).clamp_min(1e-6)
     cx = (mass.sum(1) * axis).sum(1) / total
     cy = (mass.sum(2) * axis).sum(1) / total
-    vx = (mass.sum(1) * axis ** 2).sum(1) / total - cx ** 2
-    vy = (mass.sum(2) * axis ** 2).sum(1) / total - cy ** 2
+    vx = (mass.sum(1) * axis**2).sum(1) / total - cx**2
+    vy = (mass.sum(2) * axis**2).sum(1) / total - cy**2
     area = (mass > 0.1).float().mean((1, 2))
     peak = mass.flatten(1).max(1).values
     return torch.stack([cx, cy, area * 4, peak, (vx - vy) * 8], 1)

@@ -34,8 +34,22 @@ from typing import Any
 from .items import participant_plan
 from .storage import StudyDB
 
-COLUMNS = ("participant", "seed", "completed_at", "position", "question", "kind", "group", "attention",
-           "attributes", "truth", "answer", "correct", "elapsed_ms", "received_at")
+COLUMNS = (
+    "participant",
+    "seed",
+    "completed_at",
+    "position",
+    "question",
+    "kind",
+    "group",
+    "attention",
+    "attributes",
+    "truth",
+    "answer",
+    "correct",
+    "elapsed_ms",
+    "received_at",
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
@@ -62,13 +76,24 @@ def rows(db: StudyDB) -> list[dict[str, Any]]:
         if r["seed"] not in positions:
             positions[r["seed"]] = {e["question"]: i for i, e in enumerate(participant_plan(qlist, r["seed"]))}
         answer = json.loads(r["value"])
-        out.append({
-            "participant": r["participant"], "seed": r["seed"], "completed_at": r["completed_at"] or "",
-            "position": positions[r["seed"]][q.id], "question": q.id, "kind": q.kind, "group": q.group,
-            "attention": int(q.attention), "attributes": ";".join(q.attributes), "truth": q.truth or "",
-            "answer": answer, "correct": "" if q.kind != "classification" else int(answer == q.truth),
-            "elapsed_ms": "" if r["elapsed_ms"] is None else r["elapsed_ms"], "received_at": r["received_at"],
-        })
+        out.append(
+            {
+                "participant": r["participant"],
+                "seed": r["seed"],
+                "completed_at": r["completed_at"] or "",
+                "position": positions[r["seed"]][q.id],
+                "question": q.id,
+                "kind": q.kind,
+                "group": q.group,
+                "attention": int(q.attention),
+                "attributes": ";".join(q.attributes),
+                "truth": q.truth or "",
+                "answer": answer,
+                "correct": "" if q.kind != "classification" else int(answer == q.truth),
+                "elapsed_ms": "" if r["elapsed_ms"] is None else r["elapsed_ms"],
+                "received_at": r["received_at"],
+            }
+        )
     return out
 
 
@@ -84,6 +109,7 @@ def csv_text(db: StudyDB) -> str:
 def write_csv(db_path: str | Path, out: str | Path) -> Path:
     """Export the database ``db_path`` to the CSV ``out`` (written atomically)."""
     from ..repro import write_text
+
     db_path = Path(db_path)
     if not db_path.is_file():
         raise FileNotFoundError(f"no study database at {db_path}: give the --db that `genxai study serve` used")
@@ -98,8 +124,12 @@ def summary(db: StudyDB) -> dict[str, Any]:
     """Counts for the admin: participants, completed visits, answers, answers per question."""
     per_question: dict[str, dict[str, Any]] = {}
     for q in db.questions():
-        per_question[q.id] = {"kind": q.kind, "group": q.group, "answers": 0,
-                              "correct": 0 if q.kind == "classification" else None}
+        per_question[q.id] = {
+            "kind": q.kind,
+            "group": q.group,
+            "answers": 0,
+            "correct": 0 if q.kind == "classification" else None,
+        }
     for row in rows(db):
         entry = per_question[row["question"]]
         entry["answers"] += 1

@@ -73,11 +73,11 @@ class Question:
     id: str
     kind: str
     group: str
-    attributes: tuple[str, ...]                 # (x, y) for classification, (a,) for verbal
-    examples: dict[str, tuple[str, ...]] = field(default_factory=dict)   # attribute -> item ids
-    query: str | None = None                     # item id to classify
+    attributes: tuple[str, ...]  # (x, y) for classification, (a,) for verbal
+    examples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # attribute -> item ids
+    query: str | None = None  # item id to classify
     truth: str | None = None
-    animations: tuple[str, ...] = ()             # verbal: item ids to describe
+    animations: tuple[str, ...] = ()  # verbal: item ids to describe
     attention: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -89,10 +89,17 @@ class Question:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Question:
-        return cls(id=d["id"], kind=d["kind"], group=d["group"], attributes=tuple(d["attributes"]),
-                   examples={k: tuple(v) for k, v in d.get("examples", {}).items()}, query=d.get("query"),
-                   truth=d.get("truth"), animations=tuple(d.get("animations", ())),
-                   attention=bool(d.get("attention", False)))
+        return cls(
+            id=d["id"],
+            kind=d["kind"],
+            group=d["group"],
+            attributes=tuple(d["attributes"]),
+            examples={k: tuple(v) for k, v in d.get("examples", {}).items()},
+            query=d.get("query"),
+            truth=d.get("truth"),
+            animations=tuple(d.get("animations", ())),
+            attention=bool(d.get("attention", False)),
+        )
 
     def item_ids(self) -> list[str]:
         ids = [i for ex in self.examples.values() for i in ex] + list(self.animations)
@@ -105,8 +112,8 @@ class Spec:
     title: str
     seed: int
     items: dict[str, Item]
-    attributes: dict[str, list[str]]     # group -> attribute ids in order of first appearance
-    digest: str                          # sha256 of items.json: the study a database belongs to
+    attributes: dict[str, list[str]]  # group -> attribute ids in order of first appearance
+    digest: str  # sha256 of items.json: the study a database belongs to
 
     def items_of(self, attribute: str) -> list[Item]:
         return [it for it in self.items.values() if it.attribute == attribute]
@@ -127,8 +134,12 @@ def _parse_item(raw: Any, index: int, folder: Path, default_group: str) -> Item:
         if key not in raw:
             raise _fail(where, f"has no {key!r}", f"give every item {', '.join(_REQUIRED)}")
         if not isinstance(raw[key], types) or isinstance(raw[key], bool):
-            raise _fail(where, f"{key!r} is {raw[key]!r}", f"{key!r} must be of type "
-                        f"{' or '.join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))}")
+            raise _fail(
+                where,
+                f"{key!r} is {raw[key]!r}",
+                f"{key!r} must be of type "
+                f"{' or '.join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))}",
+            )
     if not math.isfinite(float(raw["shift"])):
         raise _fail(where, f"shift is {raw['shift']!r}", "give a finite number")
     if not raw["attribute"].strip():
@@ -148,8 +159,15 @@ def _parse_item(raw: Any, index: int, folder: Path, default_group: str) -> Item:
     item_id = raw.get("id", f"{raw['attribute']}:{raw['image']}")
     if not isinstance(item_id, str) or not item_id or len(item_id) > 200:
         raise _fail(where, f"id is {item_id!r}", "give a non-empty string of at most 200 characters")
-    return Item(id=item_id, attribute=raw["attribute"], image=str(raw["image"]), cls=str(raw["class"]),
-                shift=float(raw["shift"]), gif=gif, group=group)
+    return Item(
+        id=item_id,
+        attribute=raw["attribute"],
+        image=str(raw["image"]),
+        cls=str(raw["class"]),
+        shift=float(raw["shift"]),
+        gif=gif,
+        group=group,
+    )
 
 
 def load_spec(folder: str | Path) -> Spec:
@@ -157,8 +175,10 @@ def load_spec(folder: str | Path) -> Spec:
     folder = Path(folder).expanduser()
     path = folder / SPEC_NAME
     if not path.is_file():
-        raise SpecError(f"{path} does not exist: --items must be a folder with {SPEC_NAME} and its GIFs "
-                        "(write one with genxai.study.make_items.write_items or `genxai study demo-items`)")
+        raise SpecError(
+            f"{path} does not exist: --items must be a folder with {SPEC_NAME} and its GIFs "
+            "(write one with genxai.study.make_items.write_items or `genxai study demo-items`)"
+        )
     text = path.read_bytes()
     try:
         raw = json.loads(text)
@@ -186,13 +206,21 @@ def load_spec(folder: str | Path) -> Spec:
         if item.id in items:
             raise SpecError(f"{path}: item id {item.id!r} appears twice; ids must be unique")
         if group_of.setdefault(item.attribute, item.group) != item.group:
-            raise SpecError(f"{path}: attribute {item.attribute!r} is in groups {group_of[item.attribute]!r} and "
-                            f"{item.group!r}; an attribute belongs to one data set / model")
+            raise SpecError(
+                f"{path}: attribute {item.attribute!r} is in groups {group_of[item.attribute]!r} and "
+                f"{item.group!r}; an attribute belongs to one data set / model"
+            )
         items[item.id] = item
         if item.attribute not in attributes.setdefault(item.group, []):
             attributes[item.group].append(item.attribute)
-    spec = Spec(folder=folder, title=title.strip(), seed=seed, items=items, attributes=attributes,
-                digest=hashlib.sha256(text).hexdigest())
+    spec = Spec(
+        folder=folder,
+        title=title.strip(),
+        seed=seed,
+        items=items,
+        attributes=attributes,
+        digest=hashlib.sha256(text).hexdigest(),
+    )
     _check_counts(spec, path)
     return spec
 
@@ -201,14 +229,18 @@ def _check_counts(spec: Spec, path: Path) -> None:
     need = EXAMPLES_PER_ATTRIBUTE + 1
     for group, attrs in spec.attributes.items():
         if len(attrs) < 2:
-            raise SpecError(f"{path}: group {group!r} has only attribute {attrs[0]!r}; a classification question "
-                            "needs two attributes of the same group: export at least two")
+            raise SpecError(
+                f"{path}: group {group!r} has only attribute {attrs[0]!r}; a classification question "
+                "needs two attributes of the same group: export at least two"
+            )
         for attr in attrs:
             n = len(spec.items_of(attr))
             if n < need:
-                raise SpecError(f"{path}: attribute {attr!r} has {n} animation(s); a classification question "
-                                f"needs {need} (two examples and one to classify): export at least {need} images "
-                                "per attribute")
+                raise SpecError(
+                    f"{path}: attribute {attr!r} has {n} animation(s); a classification question "
+                    f"needs {need} (two examples and one to classify): export at least {need} images "
+                    "per attribute"
+                )
 
 
 def build_questions(spec: Spec) -> list[Question]:
@@ -225,16 +257,40 @@ def build_questions(spec: Spec) -> list[Question]:
             for a in (x, y):
                 examples[a] = tuple(rng.sample(pools[a], EXAMPLES_PER_ATTRIBUTE))
             query = rng.choice([it for it in pools[truth] if it not in examples[truth]])
-            classification.append(Question(id=f"C{len(classification) + 1:02d}", kind="classification", group=group,
-                                           attributes=(x, y), examples=examples, query=query, truth=truth))
+            classification.append(
+                Question(
+                    id=f"C{len(classification) + 1:02d}",
+                    kind="classification",
+                    group=group,
+                    attributes=(x, y),
+                    examples=examples,
+                    query=query,
+                    truth=truth,
+                )
+            )
             animations = rng.sample(pools[x], min(VERBAL_ANIMATIONS, len(pools[x])))
-            verbal.append(Question(id=f"V{len(verbal) + 1:02d}", kind="verbal", group=group, attributes=(x,),
-                                   animations=tuple(animations)))
+            verbal.append(
+                Question(
+                    id=f"V{len(verbal) + 1:02d}",
+                    kind="verbal",
+                    group=group,
+                    attributes=(x,),
+                    animations=tuple(animations),
+                )
+            )
     # The attention check shows, as the animation to classify, one of the examples itself.
     first = classification[0]
     x = first.attributes[0]
-    attention = Question(id=ATTENTION_ID, kind="classification", group=first.group, attributes=first.attributes,
-                         examples=first.examples, query=first.examples[x][0], truth=x, attention=True)
+    attention = Question(
+        id=ATTENTION_ID,
+        kind="classification",
+        group=first.group,
+        attributes=first.attributes,
+        examples=first.examples,
+        query=first.examples[x][0],
+        truth=x,
+        attention=True,
+    )
     return [*classification, attention, *verbal]
 
 
@@ -254,8 +310,13 @@ def participant_plan(questions: list[Question], seed: int) -> list[dict[str, Any
             cls.insert(rng.randint(1, len(cls)), q)
     plan = []
     for q in cls:
-        plan.append({"question": q.id, "swap": rng.random() < 0.5,
-                     "examples": {a: rng.sample(list(ex), len(ex)) for a, ex in q.examples.items()}})
+        plan.append(
+            {
+                "question": q.id,
+                "swap": rng.random() < 0.5,
+                "examples": {a: rng.sample(list(ex), len(ex)) for a, ex in q.examples.items()},
+            }
+        )
     for q in verbal:
         plan.append({"question": q.id, "animations": rng.sample(list(q.animations), len(q.animations))})
     return plan

@@ -66,8 +66,9 @@ class StudyDB:
             conn.row_factory = sqlite3.Row
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
-                raise StudyDBError(f"{self.path}: SQLite refused WAL mode (got {mode!r}); put the database on a "
-                                   "local file system")
+                raise StudyDBError(
+                    f"{self.path}: SQLite refused WAL mode (got {mode!r}); put the database on a local file system"
+                )
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
@@ -122,13 +123,17 @@ class StudyDB:
                 conn.execute("INSERT INTO meta VALUES ('spec_digest', ?)", (digest,))
                 conn.execute("INSERT INTO meta VALUES ('secret', ?)", (tokens.new_secret(),))
                 conn.execute("INSERT INTO meta VALUES ('created_at', ?)", (_now(),))
-                conn.executemany("INSERT INTO questions VALUES (?, ?, ?, ?)",
-                                 [(q.id, q.kind, q.group, json.dumps(q.to_json(), sort_keys=True))
-                                  for q in questions])
+                conn.executemany(
+                    "INSERT INTO questions VALUES (?, ?, ?, ?)",
+                    [(q.id, q.kind, q.group, json.dumps(q.to_json(), sort_keys=True)) for q in questions],
+                )
             elif stored[0] != digest:
-                raise StudyDBError(f"{self.path} belongs to a study with other items (spec sha256 {stored[0][:12]}, "
-                                   f"these items {digest[:12]}); use a new --db for new items, or serve the "
-                                   "items this database was started with")
+                raise StudyDBError(
+                    f"{self.path} belongs to a study with other items (spec sha256 {stored[0][:12]}, "
+                    f"these items {digest[:12]}); use a new --db for new items, or serve the "
+                    "items this database was started with"
+                )
+
         self._write(fill)
 
     def secret(self) -> str:
@@ -140,15 +145,18 @@ class StudyDB:
     def questions(self) -> list[Question]:
         rows = self.connect().execute("SELECT definition FROM questions ORDER BY rowid").fetchall()
         if not rows:
-            raise StudyDBError(f"{self.path} holds no study (no questions table or no questions); is it a study "
-                               "database written by `genxai study serve`?")
+            raise StudyDBError(
+                f"{self.path} holds no study (no questions table or no questions); is it a study "
+                "database written by `genxai study serve`?"
+            )
         return [Question.from_json(json.loads(r[0])) for r in rows]
 
     # ------------------------------------------------------------------ participants
     def add_participant(self, seed: int) -> str:
         pid = tokens.new_participant_id()
-        self._write(lambda c: c.execute("INSERT INTO participants (id, seed, created_at) VALUES (?, ?, ?)",
-                                        (pid, seed, _now())))
+        self._write(
+            lambda c: c.execute("INSERT INTO participants (id, seed, created_at) VALUES (?, ?, ?)", (pid, seed, _now()))
+        )
         return pid
 
     def participant(self, pid: str) -> sqlite3.Row | None:
@@ -166,23 +174,29 @@ class StudyDB:
         encoded = json.dumps(value)
 
         def insert(conn):
-            cur = conn.execute("INSERT INTO answers VALUES (?, ?, ?, ?, ?) "
-                               "ON CONFLICT(participant, question) DO NOTHING",
-                               (pid, question, encoded, elapsed_ms, _now()))
+            cur = conn.execute(
+                "INSERT INTO answers VALUES (?, ?, ?, ?, ?) ON CONFLICT(participant, question) DO NOTHING",
+                (pid, question, encoded, elapsed_ms, _now()),
+            )
             if cur.rowcount == 1:
                 return "stored"
-            stored = conn.execute("SELECT value FROM answers WHERE participant=? AND question=?",
-                                  (pid, question)).fetchone()[0]
+            stored = conn.execute(
+                "SELECT value FROM answers WHERE participant=? AND question=?", (pid, question)
+            ).fetchone()[0]
             if stored != encoded:
-                raise AnswerConflict(f"question {question!r} was already answered with {json.loads(stored)!r}; "
-                                     "an answer cannot be changed")
+                raise AnswerConflict(
+                    f"question {question!r} was already answered with {json.loads(stored)!r}; "
+                    "an answer cannot be changed"
+                )
             return "duplicate"
+
         return self._write(insert)
 
     def complete(self, pid: str) -> str:
         def mark(conn):
             conn.execute("UPDATE participants SET completed_at=? WHERE id=? AND completed_at IS NULL", (_now(), pid))
             return conn.execute("SELECT completed_at FROM participants WHERE id=?", (pid,)).fetchone()[0]
+
         return self._write(mark)
 
     # ------------------------------------------------------------------ reading out
@@ -190,17 +204,23 @@ class StudyDB:
         return self.connect().execute("SELECT * FROM participants ORDER BY created_at, id").fetchall()
 
     def answer_rows(self) -> list[sqlite3.Row]:
-        return self.connect().execute(
-            "SELECT a.participant, a.question, a.value, a.elapsed_ms, a.received_at, p.seed, p.completed_at "
-            "FROM answers a JOIN participants p ON p.id = a.participant "
-            "ORDER BY p.created_at, a.participant, a.received_at, a.question").fetchall()
+        return (
+            self.connect()
+            .execute(
+                "SELECT a.participant, a.question, a.value, a.elapsed_ms, a.received_at, p.seed, p.completed_at "
+                "FROM answers a JOIN participants p ON p.id = a.participant "
+                "ORDER BY p.created_at, a.participant, a.received_at, a.question"
+            )
+            .fetchall()
+        )
 
     def counts(self) -> dict[str, int]:
         c = self.connect()
-        return {"participants": c.execute("SELECT COUNT(*) FROM participants").fetchone()[0],
-                "completed": c.execute("SELECT COUNT(*) FROM participants WHERE completed_at IS NOT NULL")
-                .fetchone()[0],
-                "answers": c.execute("SELECT COUNT(*) FROM answers").fetchone()[0]}
+        return {
+            "participants": c.execute("SELECT COUNT(*) FROM participants").fetchone()[0],
+            "completed": c.execute("SELECT COUNT(*) FROM participants WHERE completed_at IS NOT NULL").fetchone()[0],
+            "answers": c.execute("SELECT COUNT(*) FROM answers").fetchone()[0],
+        }
 
     def integrity_check(self) -> str:
         return self.connect().execute("PRAGMA integrity_check").fetchone()[0]
