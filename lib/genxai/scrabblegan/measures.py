@@ -2,8 +2,8 @@
 
 Shape measures, per image (float (B, 1, H, W) in [-1, 1], ink dark): ink is ``(1 - x) / 2`` in [0, 1].
 
-* :func:`ink_width`: stroke thickness in pixels: twice the mean Euclidean distance transform on the stroke's
-  skeleton (a stroke of width w has its centre line w/2 from the paper).
+* :func:`ink_width`: stroke thickness in pixels: 2·d - 1 with d the mean Euclidean distance transform on the
+  stroke's skeleton (the centre pixel of an odd stroke of width w lies (w + 1) / 2 pixel centres from the paper).
 * :func:`slant_of`: the regression slope of the ink's horizontal position on its height above the baseline, from
   the second moments of the ink distribution: cov(x, up) / var(up).  0 = upright, > 0 leans right.
 * :func:`ink_length`: width of the inked columns in pixels (first to last column with ink).
@@ -35,7 +35,7 @@ def ink(images: torch.Tensor) -> torch.Tensor:
 
 
 def ink_width(images: torch.Tensor) -> torch.Tensor:
-    """Stroke thickness (px) per image: 2 x mean distance transform on the skeleton; NaN without ink."""
+    """Stroke thickness (px) per image: 2 x mean distance transform on the skeleton - 1; NaN without ink."""
     out = []
     for a in ink(images).numpy():
         mask = a > INK_THRESHOLD
@@ -44,7 +44,8 @@ def ink_width(images: torch.Tensor) -> torch.Tensor:
             continue
         skel = skeletonize(mask)
         dist = ndimage.distance_transform_edt(mask)
-        out.append(float(2.0 * dist[skel].mean()) if skel.any() else float(2.0 * dist.max()))
+        d = dist[skel].mean() if skel.any() else dist.max()
+        out.append(float(2.0 * d - 1.0))
     return torch.tensor(out)
 
 
@@ -94,14 +95,17 @@ def error_rates(predictions: Sequence[str], references: Sequence[str]) -> dict[s
 
 
 def frechet_distance(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to feature sets a (N, D) and b (M, D)."""
+    """Fréchet distance between Gaussians fitted to feature sets a (N, D) and b (M, D).
+
+    Takes features, not images: words have many widths, so the recogniser's per-word features are computed
+    per length and pooled by the caller (:func:`genxai.metrics.realism.feature_fid` wants equally sized images).
+    """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
         raise ValueError(f"need two feature sets (N, D) with one D and N >= 2, got {a.shape} and {b.shape}")
     mu1, mu2 = a.mean(0), b.mean(0)
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
-    covmean = covmean.real
+    covmean = np.real(linalg.sqrtm(s1 @ s2))
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
 
 
