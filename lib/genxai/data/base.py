@@ -14,6 +14,10 @@ class DataMissingError(FileNotFoundError):
     """A data set's files are not on disk; the message names the command that fetches them."""
 
 
+class DataCorruptError(ValueError):
+    """A data file is on disk but truncated or altered; the message names the file and the command that repairs it."""
+
+
 def from_uint8(array: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 images (N,H,W) or (N,H,W,C) or (N,C,H,W) -> float32 NCHW in [-1, 1]."""
     x = torch.from_numpy(np.array(array, copy=True)) if not isinstance(array, torch.Tensor) else array
