@@ -113,8 +113,10 @@ def test_check_images_errors_name_the_fix():
         data.check_images(torch.zeros(1, 28, 28))
     with pytest.raises(TypeError, match="from_uint8"):
         data.check_images(torch.zeros(1, 1, 2, 2, dtype=torch.uint8))
-    with pytest.raises(ValueError, match="from_unit"):
+    with pytest.raises(ValueError, match="looks like \\[0, 255\\].*from_uint8"):  # not from_unit
         data.check_images(torch.full((1, 1, 2, 2), 3.0))
+    with pytest.raises(ValueError, match="rescale them to \\[-1, 1\\]"):
+        data.check_images(torch.full((1, 1, 2, 2), -3.0))
     x = torch.rand(2, 1, 4, 4)
     assert torch.allclose(data.to_unit(data.from_unit(x)), x)
 
