@@ -43,6 +43,7 @@ data: env
 
 reproduce: data
 	$(BIN)/genxai reproduce --profile $(PROFILE) --workers $(WORKERS) $(if $(PAPER),--paper $(PAPER)) $(if $(NOTEBOOK),--notebook $(NOTEBOOK))
+	$(BIN)/genxai report --profile $(PROFILE)
 
 # ruff: lint (pyflakes, pycodestyle, import order, pyupgrade, bugbear) and the formatter's check, settings in pyproject
 lint: env

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 import genxai
-from genxai.ganchors import DCGANConfig, EncoderConfig
 from genxai.gan_xai import DirectionConfig, GANConfig, InfoGANConfig
+from genxai.ganchors import DCGANConfig, EncoderConfig
 from genxai.ganmex import GANMEXConfig
 from genxai.models import ClassifierConfig, cache, get_or_train, is_cached
 from genxai.trains import ConceptClassifierConfig, VAEConfig, WGANGPConfig
@@ -39,11 +39,26 @@ TINY = {
         gan=DCGANConfig(n_train=64, nz=8, ngf=4, ndf=4, epochs=1, batch_size=32), n_train=32, k=2, batch_size=16
     ),
     "GANMEXConfig": GANMEXConfig(
-        classifier=ClassifierConfig(**_CLF), n_train=64, steps=4, steps_per_epoch=2, batch_size=8, dim=4, n_res=1,
+        classifier=ClassifierConfig(**_CLF),
+        n_train=64,
+        steps=4,
+        steps_per_epoch=2,
+        batch_size=8,
+        dim=4,
+        n_res=1,
         finetune_steps=0,
     ),
-    "WGANGPConfig": WGANGPConfig(dataset="mnist", n_train=64, z_dim=8, width=8, epochs=1, batch_size=32, n_monitor=8,
-                                 classifier=ClassifierConfig(**_CLF).to_dict(), steer_weight=1.0),
+    "WGANGPConfig": WGANGPConfig(
+        dataset="mnist",
+        n_train=64,
+        z_dim=8,
+        width=8,
+        epochs=1,
+        batch_size=32,
+        n_monitor=8,
+        classifier=ClassifierConfig(**_CLF).to_dict(),
+        steer_weight=1.0,
+    ),
     "VAEConfig": VAEConfig(dataset="mnist", n_train=64, z_dim=4, width=8, epochs=1, batch_size=32),
 }
 

@@ -130,8 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_verify)
 
     # The works' own sub-commands, registered here explicitly (each module exposes register_cli(sub)).
+    from .gallery import register_cli as register_report
     from .trains.synth import register_cli as register_synth
 
+    register_report(sub)
     register_synth(sub)
     return parser
 

@@ -100,6 +100,40 @@ class Trainer:
         self.resumed = False
         self.elapsed_s = 0.0  # training time of the earlier parts of a resumed run, then of the whole run
 
+    @classmethod
+    def for_config(
+        cls,
+        config: Any,
+        model: nn.Module,
+        optimizers: Mapping[str, torch.optim.Optimizer],
+        checkpoint: str | Path | None,
+        desc: str,
+        progress: bool = True,
+        **kwargs: Any,
+    ) -> Trainer:
+        """The trainer of a model config: ``config.epochs`` epochs, data order seeded by ``config.seed``."""
+        return cls(
+            model,
+            optimizers,
+            config.epochs,
+            seed=config.seed,
+            checkpoint=checkpoint,
+            desc=desc,
+            progress=progress,
+            **kwargs,
+        )
+
+    def batches(self, epoch: int, n: int, batch_size: int, drop_last: bool = True):
+        """(generator, index batches) of ``epoch``: a seeded permutation of ``range(n)`` cut into batches.
+
+        The generator goes on to drive the epoch's other random draws (latents, shifts).  ``drop_last`` keeps
+        full batches only, for models with BatchNorm.
+        """
+        gen = self.epoch_generator(epoch)
+        order = torch.randperm(n, generator=gen)
+        stop = n - batch_size + 1 if drop_last else n
+        return gen, [order[i : i + batch_size] for i in range(0, stop, batch_size)]
+
     def epoch_generator(self, epoch: int) -> torch.Generator:
         """A generator for data order in ``epoch``: identical whether resumed or not."""
         return torch.Generator().manual_seed(self.seed * 100_003 + epoch)

@@ -18,7 +18,7 @@ over its scenes: inside the mask the scene is replaced by the glyph shaded over 
 alpha (``paste="alpha"``), so the scene's colour showed through the object's darker pixels and
 the object region carried the scene label.  Classifiers then read the scene partly off the object,
 and GANMEX, asked to change only the scene, tinted the object as well (Table 1's "different
-scene" row, seeds 1 and 2 in the README).
+scene" row; studies/ganmex.md).
 """
 
 from __future__ import annotations

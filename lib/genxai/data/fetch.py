@@ -4,8 +4,9 @@
 * Fashion-MNIST (70,000): the Debian package ``dataset-fashion-mnist`` via
   ``apt-get download`` + ``dpkg -x`` (no root needed), or an installed system copy.
 
-Run ``make data`` or ``genxai fetch [mnist|fashion_mnist|all]``.  Every fetch re-checks the sha256 of the files
-already on disk and fetches again what is corrupt; the loaders check the same hashes (:func:`check_file`) and raise
+Run ``make data`` or ``genxai fetch [mnist|fashion_mnist|chromium|all]`` (``chromium``: the browser for the
+browser tests, fetched on first use by the tests too).  Every fetch re-checks the sha256 of the files already on
+disk and fetches again what is corrupt; the loaders check the same hashes (:func:`check_file`) and raise
 :class:`~genxai.data.base.DataCorruptError` naming the file and this command.
 """
 
@@ -178,14 +179,24 @@ def cleanup_deb() -> None:
     shutil.rmtree(fashion_dir() / "_deb", ignore_errors=True)
 
 
-FETCHERS = {"mnist": fetch_mnist, "fashion_mnist": fetch_fashion_mnist}
+def fetch_chromium(quiet: bool = False) -> Path:
+    """Debian's chromium-headless-shell for the browser tests (see genxai.browser); not part of ``all``."""
+    from ..browser import fetch_chromium as fetch  # imported here: genxai.browser imports this module
+
+    return fetch(quiet=quiet)
+
+
+FETCHERS = {"mnist": fetch_mnist, "fashion_mnist": fetch_fashion_mnist, "chromium": fetch_chromium}
+ALL = ("mnist", "fashion_mnist")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fetch genxai's offline data sets")
-    parser.add_argument("names", nargs="*", default=["all"], help="mnist, fashion_mnist or all")
+    parser.add_argument(
+        "names", nargs="*", default=["all"], help="mnist, fashion_mnist, chromium or all (the data sets)"
+    )
     args = parser.parse_args(argv)
-    names = list(FETCHERS) if "all" in args.names else args.names
+    names = list(ALL) if "all" in args.names else args.names
     for name in names:
         if name not in FETCHERS:
             parser.error(f"unknown data set {name!r}; choose from {', '.join(FETCHERS)} or all")

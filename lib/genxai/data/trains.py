@@ -30,9 +30,8 @@ SHAPES = ("box", "ellipse", "hexagon", "reinforced", "superellipse", "trapezoid"
 ROOFS = ("ellipse", "flat", "open", "saw", "triangular")
 CARGO = ("circle", "diamond", "hexagon", "inv_triangle", "m_square", "rectangle", "s_square", "triangle", "xl_square")
 WHEELS = (2, 3, 4)
-# Version of this generator: a hash of this file.  Pass it as ``renderer`` in a model config's
-# ``data_kwargs``: model cache keys hash the config, so editing the renderer retrains the models
-# trained on its images instead of reusing stale ones (the data code is not among ``code_files()``).
+# Version of this generator (a hash of this file), recorded with the images it renders.  Model cache keys
+# already cover this file (genxai.models.cache derives them from every data loader a config names).
 RENDERER = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 TASKS = (
     "TypeA",

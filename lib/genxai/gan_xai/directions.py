@@ -213,15 +213,7 @@ class DirectionConfig(ModelConfig):
 
         G = generator_of(self.generator, device, progress)
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
-        trainer = Trainer(
-            model,
-            {"adam": opt},
-            self.epochs,
-            seed=self.seed,
-            checkpoint=checkpoint,
-            desc="directions",
-            progress=progress,
-        )
+        trainer = Trainer.for_config(self, model, {"adam": opt}, checkpoint, "directions", progress)
 
         def epoch_fn(epoch: int) -> dict[str, float]:
             gen = trainer.epoch_generator(epoch)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.cache import ModelConfig
+from ..models.gan_parts import freeze
 from .attention import SelfAttention
 
 
@@ -162,22 +163,14 @@ class GANConfig(ModelConfig):
         opt_g = torch.optim.Adam(G.parameters(), lr=self.lr, betas=(self.beta1, 0.999))
         opt_d = torch.optim.Adam(D.parameters(), lr=self.lr, betas=(self.beta1, 0.999))
         kind = "cgan" if self.conditional else "gan"
-        trainer = Trainer(
-            model,
-            {"g": opt_g, "d": opt_d},
-            self.epochs,
-            seed=self.seed,
-            checkpoint=checkpoint,
-            desc=f"{kind}/{self.dataset}",
-            progress=progress,
+        trainer = Trainer.for_config(
+            self, model, {"g": opt_g, "d": opt_d}, checkpoint, f"{kind}/{self.dataset}", progress
         )
 
         def epoch_fn(epoch: int) -> dict[str, float]:
-            gen = trainer.epoch_generator(epoch)
-            order = torch.randperm(len(train), generator=gen)
+            gen, batches = trainer.batches(epoch, len(train), self.batch_size)  # full batches (BatchNorm)
             sums, steps = {"loss_d": 0.0, "loss_g": 0.0}, 0
-            for i in range(0, len(order) - self.batch_size + 1, self.batch_size):  # full batches (BN)
-                idx = order[i : i + self.batch_size]
+            for idx in batches:
                 real = train.images[idx].to(device)
                 y = train.labels[idx].to(device) if self.conditional else None
                 z = torch.randn(len(idx), self.latent_dim, generator=gen).to(device)
@@ -213,7 +206,4 @@ def generator_of(config: GANConfig, device: str | torch.device = "cpu", progress
     """The trained, frozen generator of ``config`` (trained and cached on first use)."""
     from ..models import get_or_train
 
-    G = get_or_train(config, device=device, progress=progress).model.G.eval()
-    for p in G.parameters():
-        p.requires_grad_(False)
-    return G
+    return freeze(get_or_train(config, device=device, progress=progress).model.G)

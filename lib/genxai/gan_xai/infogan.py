@@ -17,9 +17,8 @@ loss, so the code must survive identity-preserving transformations (the idea of
 Elastic-InfoGAN, Ojha et al. 2020, as an extra loss term instead of its contrastive loss).
 Plain InfoGAN often spends codes on slant (two codes for upright and slanted 1s) and then
 merges two digits into one code; a code that must survive a rotation cannot encode slant.
-In our study (cpu profile, 20 epochs, one thread, seeds 0-4) the code accuracy was 0.96-0.99
-with it; plain InfoGAN gave 0.48-0.84 over seeds and 12-30 epochs (README, gan_xai).  It costs
-about a fifth more time per epoch (D's body runs once more, on the transformed fakes).
+D's body runs once more per step, on the transformed fakes.  How it compares with plain InfoGAN
+over seeds: studies/gan_xai.md.
 """
 
 from __future__ import annotations
@@ -129,12 +128,11 @@ class InfoGANConfig(ModelConfig):
     lambda_cat: float = 1.0  # MI weight of the categorical code (InfoGAN paper)
     lambda_cont: float = 0.1  # MI weight of the continuous codes (InfoGAN paper)
     fixed_std: bool = False  # unit-variance Gaussian for the continuous codes (InfoGAN's code for MNIST)
-    mi_in_d: bool = False  # True: the D step also minimises the MI term over D's body and Q (InfoGAN's code);
-    # measured worse here (0.45 vs 0.74-0.77 code accuracy, see the module docstring)
+    mi_in_d: bool = False  # True: the D step also minimises the MI term over D's body and Q (InfoGAN's code)
     lambda_aug: float = 0.0  # ours, 0 = plain InfoGAN: weight of the categorical CE on randomly rotated,
     # shifted and zoomed fakes (identity-preserving transformations, as Elastic-InfoGAN,
     # Ojha et al. 2020): the code may not be carried by slant or position
-    aug_degrees: float = 25.0  # largest rotation of those transformations (25 beat 15 in our study)
+    aug_degrees: float = 25.0  # largest rotation of those transformations, degrees
     aug_shift: int = 2  # largest shift, pixels (zoom: 0.9-1.1, random_affine's default)
     width: int = 64
     attention: bool = False
@@ -165,22 +163,14 @@ class InfoGANConfig(ModelConfig):
         g_params = list(G.parameters()) + ([] if self.mi_in_d else list(Q.parameters()))
         opt_d = torch.optim.Adam(d_params, lr=self.lr_d, betas=(self.beta1, 0.999))
         opt_g = torch.optim.Adam(g_params, lr=self.lr_g, betas=(self.beta1, 0.999))
-        trainer = Trainer(
-            model,
-            {"g": opt_g, "d": opt_d},
-            self.epochs,
-            seed=self.seed,
-            checkpoint=checkpoint,
-            desc=f"infogan/{self.dataset}",
-            progress=progress,
+        trainer = Trainer.for_config(
+            self, model, {"g": opt_g, "d": opt_d}, checkpoint, f"infogan/{self.dataset}", progress
         )
 
         def epoch_fn(epoch: int) -> dict[str, float]:
-            gen = trainer.epoch_generator(epoch)
-            order = torch.randperm(len(train), generator=gen)
+            gen, batches = trainer.batches(epoch, len(train), self.batch_size)
             sums, steps = {"loss_d": 0.0, "loss_g": 0.0, "ce_cat": 0.0, "nll_cont": 0.0}, 0
-            for i in range(0, len(order) - self.batch_size + 1, self.batch_size):
-                idx = order[i : i + self.batch_size]
+            for idx in batches:
                 real = train.images[idx].to(device)
                 noise, cat, cont = G.sample_codes(len(idx), gen)
                 fake = G.generate(noise, cat, cont)

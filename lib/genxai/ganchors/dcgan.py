@@ -118,22 +118,15 @@ class DCGANConfig(ModelConfig):
         model.apply(_init)
         opt_g = torch.optim.Adam(model.G.parameters(), lr=self.lr, betas=(self.beta1, 0.999))
         opt_d = torch.optim.Adam(model.D.parameters(), lr=self.lr, betas=(self.beta1, 0.999))
-        trainer = Trainer(
-            model,
-            {"g": opt_g, "d": opt_d},
-            self.epochs,
-            seed=self.seed,
-            checkpoint=checkpoint,
-            desc=f"dcgan/{self.dataset}",
-            progress=progress,
+        trainer = Trainer.for_config(
+            self, model, {"g": opt_g, "d": opt_d}, checkpoint, f"dcgan/{self.dataset}", progress
         )
 
         def epoch_fn(epoch: int) -> dict[str, float]:
-            gen = trainer.epoch_generator(epoch)
-            order = torch.randperm(len(train), generator=gen)
+            _, batches = trainer.batches(epoch, len(train), self.batch_size)
             ld, lg, n = 0.0, 0.0, 0
-            for i in range(0, len(order) - self.batch_size + 1, self.batch_size):
-                real = train.images[order[i : i + self.batch_size]].to(device)
+            for idx in batches:
+                real = train.images[idx].to(device)
                 b = len(real)
                 z = torch.randn(b, self.nz, 1, 1, device=device)
                 fake = model.G(z)

@@ -7,6 +7,7 @@ Trained on random superpixel masks (each quickshift segment kept with p = 0.5), 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from ..models.cache import ModelConfig
+from ..models.gan_parts import freeze
 from ..repro import show_progress
 from .dcgan import DCGANConfig
 
@@ -98,9 +100,7 @@ class EncoderConfig(ModelConfig):
         from .segmentation import quickshift_k
 
         G = get_or_train(self.gan, device=device, progress=progress).model.G
-        G = __import__("copy").deepcopy(G).to(device)
-        for p in G.parameters():
-            p.requires_grad_(False)
+        G = freeze(copy.deepcopy(G).to(device), eval_mode=False)  # a private copy: G.train() follows bn_train
         train = data.load(self.gan.dataset, "train", n=self.n_train, seed=self.seed)
         # segments computed once beforehand (the authors did the same: quickshift is slow)
         segs = torch.stack(
@@ -110,23 +110,13 @@ class EncoderConfig(ModelConfig):
             ]
         )
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
-        trainer = Trainer(
-            model,
-            {"adam": opt},
-            self.epochs,
-            seed=self.seed,
-            checkpoint=checkpoint,
-            desc="diverse encoder",
-            progress=progress,
-        )
+        trainer = Trainer.for_config(self, model, {"adam": opt}, checkpoint, "diverse encoder", progress)
 
         def epoch_fn(epoch: int) -> dict[str, float]:
-            gen = trainer.epoch_generator(epoch)
-            order = torch.randperm(len(train), generator=gen)
+            gen, batches = trainer.batches(epoch, len(train), self.batch_size, drop_last=False)
             G.train(self.bn_train)
             tot, tot_rec, n = 0.0, 0.0, 0
-            for i in range(0, len(order), self.batch_size):
-                idx = order[i : i + self.batch_size]
+            for idx in batches:
                 x = train.images[idx].to(device)
                 s = segs[idx]
                 keep = torch.rand(len(idx), int(s.max()) + 1, generator=gen) < 0.5

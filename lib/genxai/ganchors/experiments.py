@@ -49,8 +49,8 @@ def make_samplers(
     """The four Table 1 rows: stitching, Alg. 3 (G eval, lr 1e-2), Alg. 3 BN-train (lr 1e-1), encoder init.
 
     ``max_steps`` caps the Adam steps per sample request (None: no cap); ``paper_rows_max_steps``, if
-    given, replaces it for the paper's three GAN rows (batch, batch_bn, encoder) only, which the issue
-    allows in the cpu profile because those rows are 15-80x slower than ours.
+    given, replaces it for the paper's three GAN rows (batch, batch_bn, encoder) only: the cpu profile caps
+    them because those rows are 15-80x slower than ours.
 
     ``reuse`` adds our rows ``batch_bn_reuse`` and ``encoder_reuse``: the same samplers with sample
     reuse across candidate anchors (``SamplePool``, ``pool_init`` prior draws per explained image);

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..data import check_images
+from ..models.gan_parts import freeze
 from .segmentation import anchor_mask
 
 
@@ -123,7 +124,7 @@ def superpixel_sse(images: torch.Tensor, image: torch.Tensor, masks: torch.Tenso
 class SamplePool:
     """Every generator image G(z) made for one bound image, with its squared error per superpixel.
 
-    Sample reuse (ours; the issue's "sample reuse across candidate anchors"): the anchor loss of
+    Sample reuse across candidate anchors (ours): the anchor loss of
     Eq. 8 is a pixel-weighted mean of per-superpixel errors, so one stored ``sse`` row (M values)
     gives the loss of a stored image under *every* candidate anchor at no generator cost.  A
     request for anchor A takes stored images with loss_A < their threshold that A has not used
@@ -217,9 +218,7 @@ class GANSampler(Sampler):
         channels_last: bool = True,
     ):
         # a private copy: BN-train updates running statistics, and the memory format below is set in place
-        self.G = copy.deepcopy(generator)
-        for p in self.G.parameters():
-            p.requires_grad_(False)
+        self.G = freeze(copy.deepcopy(generator), eval_mode=False)
         if channels_last:
             # NHWC weights: each Adam step (G forward + backward) about 15 % faster on 2 CPU cores, same
             # outputs to float rounding (benchmarks/ganchors_step_cost.py measures both side by side)

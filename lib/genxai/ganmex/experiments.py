@@ -141,7 +141,7 @@ def same_colour_rate(x: torch.Tensor, baselines: torch.Tensor) -> float:
 def bam_like_configs(P, seed: int) -> tuple[ClassifierConfig, GANMEXConfig]:
     """The classifier and the GANMEX generator of Table 1 for profile ``P`` (``profiles.get("ganmex", ...)``).
 
-    The BAM-like generator differs from the other GANMEX models (README, Table 1 studies): lambda_adv 1 (the
+    The BAM-like generator differs from the other GANMEX models (studies/ganmex.md): lambda_adv 1 (the
     authors' code; at 0.1 it flipped objects by painting a blob on the background, which our classifier
     accepts); wider, deeper and longer (cpu: width 16, 2 residual blocks, 8,000 steps; the width-8 one also
     painted blobs); lambda_sim 3 instead of 10: at 10 the cheapest way to turn a trouser into a bag was one
@@ -238,7 +238,7 @@ def summarise_localisation(per_pair: pd.DataFrame, statistic: str = "mean") -> p
 
 
 def ganmex_lowest_every_row(table: pd.DataFrame) -> bool:
-    """The issue's Table 1 target: IG with GANMEX baselines has the lowest L(A) of the four methods in every
+    """Our Table 1 target: IG with GANMEX baselines has the lowest L(A) of the four methods in every
     row of a :func:`summarise_localisation` table."""
     return bool((table[list(TABLE1_COLUMNS)].idxmin(axis=1) == "IG GANMEX").all())
 

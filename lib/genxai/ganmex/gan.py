@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models import ClassifierConfig, ModelConfig, get_or_train
+from ..models.gan_parts import freeze, gradient_penalty
 from . import networks, randomisation
 
 
@@ -103,10 +104,7 @@ class GANMEXConfig(ModelConfig):
         clf = get_or_train(self.classifier, device).model
         if self.randomised_layers:
             clf = randomisation.randomised_copy(clf, self.randomised_layers, self.randomise_seed)
-        clf.eval()
-        for p in clf.parameters():
-            p.requires_grad_(False)
-        return clf
+        return freeze(clf)
 
     def fit(self, model: GANMEXModel, checkpoint: Path, device: torch.device, progress: bool = True) -> dict[str, Any]:
         from ..train import Trainer
@@ -170,7 +168,11 @@ class GANMEXConfig(ModelConfig):
         src_real, cls_real = D(x)
         src_fake, _ = D(fake)
         if self.adversarial == "wgan-gp":
-            loss = src_fake.mean() - src_real.mean() + self.lambda_gp * gradient_penalty(D, x, fake)
+            loss = (
+                src_fake.mean()
+                - src_real.mean()
+                + self.lambda_gp * gradient_penalty(D, x, fake, score=lambda out: out[0])
+            )
         else:
             loss = F.softplus(-src_real).mean() + F.softplus(src_fake).mean()
         if self.standalone:
@@ -202,15 +204,6 @@ class GANMEXConfig(ModelConfig):
             "rec": float(rec.detach()),
             "hit": float((logits.argmax(1) == c_t).float().mean()),
         }
-
-
-def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """WGAN-GP: (||grad D(x_hat)||_2 - 1)^2 on random interpolates (Gulrajani et al. 2017)."""
-    alpha = torch.rand(len(real), 1, 1, 1, device=real.device)
-    x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    src, _ = D(x_hat)
-    (grad,) = torch.autograd.grad(src.sum(), x_hat, create_graph=True)
-    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
 @torch.no_grad()

@@ -40,9 +40,12 @@ from .. import __version__, paths
 from ..checkpoints import CorruptCheckpointError, load_state, quarantine, save_state
 from ..repro import provenance, resolve_device, write_json
 
-#: Modules whose source is not part of any key: they decide where checkpoints are stored, not what is trained.
-#: (Seeding and the call of ``fit`` live in :mod:`genxai.train`, which every key covers.)
-NOT_IN_KEY = frozenset({"genxai.models.cache", "genxai.models.lock", "genxai.checkpoints", "genxai.paths"})
+#: Modules whose source is not part of any key: they decide where checkpoints are stored and where raw data files
+#: come from (their content is pinned by sha256 in ``data.fetch``), not what is trained.  Seeding and the call of
+#: ``fit`` live in :mod:`genxai.train`, which every key covers.
+NOT_IN_KEY = frozenset(
+    {"genxai.models.cache", "genxai.models.lock", "genxai.checkpoints", "genxai.paths", "genxai.data.fetch"}
+)
 
 #: Every model this process loaded or trained: {family, key, config_class, config, compute}; results record it.
 USED: list[dict[str, Any]] = []
@@ -149,10 +152,11 @@ def _imports_of(name: str, path: Path) -> set[str]:
             )
             if not base.startswith("genxai"):
                 continue
-            found.add(base)
-            for alias in node.names:  # `from genxai.x import y` where y is a module
-                if importlib.util.find_spec(f"{base}.{alias.name}") if _is_package(base) else False:
-                    found.add(f"{base}.{alias.name}")
+            # `from package import module` needs the module; `from package import name` needs the package's
+            # __init__ (where the name is defined or re-exported)
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                found.add(sub if _is_package(base) and importlib.util.find_spec(sub) else base)
     return found
 
 
@@ -165,9 +169,9 @@ def _is_package(name: str) -> bool:
 def code_closure(module: str) -> list[Path]:
     """Source files of ``module`` and of every genxai module it imports, transitively (minus :data:`NOT_IN_KEY`).
 
-    Only explicit imports are followed: a package's ``__init__`` counts where it is imported itself
-    (``from genxai import data``), not for every module inside the package, so editing one method's module does not
-    retrain the models of its siblings.
+    Only explicit imports are followed: a package's ``__init__`` counts where a name defined there is imported
+    (``from genxai import data``, ``from genxai.models import get_or_train``), not where only its modules are
+    (``from . import networks``), so editing one method's module does not retrain the models of its siblings.
     """
     seen: set[str] = set()
     todo = [module]

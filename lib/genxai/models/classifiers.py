@@ -170,22 +170,14 @@ class ClassifierConfig(ModelConfig):
         train, test = self.data("train"), self.data("test")
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, self.epochs))
-        trainer = Trainer(
-            model,
-            {"adam": opt},
-            self.epochs,
-            seed=self.seed,
-            checkpoint=checkpoint,
-            schedulers={"lr": sched},
-            desc=f"classifier/{self.dataset}",
-            progress=progress,
+        trainer = Trainer.for_config(
+            self, model, {"adam": opt}, checkpoint, f"classifier/{self.dataset}", progress, schedulers={"lr": sched}
         )
 
         def epoch_fn(epoch: int) -> dict[str, float]:
-            order = torch.randperm(len(train), generator=trainer.epoch_generator(epoch))
+            _, batches = trainer.batches(epoch, len(train), self.batch_size, drop_last=False)
             total, n = 0.0, 0
-            for i in range(0, len(order), self.batch_size):
-                idx = order[i : i + self.batch_size]
+            for idx in batches:
                 x = self.augment(train.images[idx]).to(device)
                 y = train.labels[idx].to(device)
                 loss = self.loss(model, x, y, train, idx)

@@ -2,9 +2,8 @@
 
 Why: the small GANs of the ``cpu`` profile (batch 32, 28 px) cannot keep two cores busy —
 per-step overheads (kernel launches, BatchNorm, Adam over the FC layers) do not split
-across threads.  Two processes with one thread each trained two such models in about
-70 % of the time two threads took for them one after the other (measured on 2 cores:
-InfoGAN, 35 s per epoch and process side by side vs 24 s per epoch alone with 2 threads).
+across threads, so two one-thread processes side by side finish two such models sooner
+than two threads one after the other.
 Conv-heavy classifiers at batch 128 scale well with threads and gain little; use this
 for several small models that do not depend on each other.
 

@@ -10,8 +10,8 @@ and a small dense layer combines those scores (and, or, not).  The same training
 
 ``space_to_depth = k`` puts a lossless stem in front (``nn.PixelUnshuffle``: every k x k block of pixels
 becomes k*k channels), so trains rendered at k times the resolution keep their k-times-larger cargo
-shapes while every conv runs on a map of the smaller size.  Measured for TypeA (cpu profile, 4,000
-images, 6 epochs, 2 cores): 64 px 0.886 test accuracy in 2.5 min, 128 px with k = 2 0.913 in 3.4 min.
+shapes while every conv runs on a map of the smaller size (the TypeA evidence, cargo shapes a few pixels
+across, needs the resolution; docs/trains.md gives the accuracies).
 
 ``aux_concepts`` adds auxiliary concept heads: sigmoid outputs on the penultimate features, trained with
 binary cross-entropy on columns of the data set's per-image attribute table (the trains' ontology
@@ -156,8 +156,7 @@ class ConceptClassifierConfig(ClassifierConfig):
         The trains concepts turn on cargo shapes a few pixels across (circle = passengers).  The
         affine augmentation of the other classifiers resamples each image bilinearly (+-10 % scale,
         sub-pixel shifts), which smooths those shapes in training only: the test images are never
-        resampled.  Measured for TypeA at 64 px (cpu profile, seed 0): 0.851 test accuracy with the
-        affine augmentation, 0.886 with whole-pixel shifts, at the same cost.
+        resampled.  Whole-pixel shifts keep the shapes intact at the same cost.
         """
         return random_shift(x, self.max_shift)
 

@@ -93,21 +93,13 @@ class VAEConfig(ModelConfig):
 
         train = self.data()
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
-        trainer = Trainer(
-            model,
-            {"adam": opt},
-            self.epochs,
-            seed=self.seed,
-            checkpoint=checkpoint,
-            desc=f"vae/{self.dataset}",
-            progress=progress,
-        )
+        trainer = Trainer.for_config(self, model, {"adam": opt}, checkpoint, f"vae/{self.dataset}", progress)
 
         def epoch_fn(epoch: int) -> dict[str, float]:
-            order = torch.randperm(len(train), generator=trainer.epoch_generator(epoch))
+            _, batches = trainer.batches(epoch, len(train), self.batch_size, drop_last=False)
             tot, kls, n = 0.0, 0.0, 0
-            for i in range(0, len(order), self.batch_size):
-                x = train.images[order[i : i + self.batch_size]].to(device)
+            for idx in batches:
+                x = train.images[idx].to(device)
                 recon, mu, logvar = model(x)
                 loss, kl = vae_loss(x, recon, mu, logvar, self.beta)
                 opt.zero_grad(set_to_none=True)

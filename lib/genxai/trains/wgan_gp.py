@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.cache import ModelConfig
+from ..models.gan_parts import freeze, gradient_penalty
 
 
 class Generator(nn.Module):
@@ -74,25 +75,10 @@ class WGAN(nn.Module):
         self.generator, self.critic = generator, critic
 
 
-def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """mean over samples of (||grad_x^ D(x^)||_2 - 1)^2, norm of the per-sample *flattened* gradient."""
-    eps = torch.rand(len(real), 1, 1, 1, device=real.device)
-    mix = (eps * real + (1 - eps) * fake).requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(mix).sum(), mix, create_graph=True)
-    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
-
-
 def steering_loss(classifier: nn.Module, fake: torch.Tensor, target: int) -> torch.Tensor:
     """Cross-entropy of the frozen classifier's logits against class ``target``."""
     logits = classifier(fake)
     return F.cross_entropy(logits, torch.full((len(fake),), target, dtype=torch.long, device=fake.device))
-
-
-def freeze(model: nn.Module) -> nn.Module:
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
 
 
 @dataclass
@@ -160,21 +146,12 @@ class WGANGPConfig(ModelConfig):
         z_fixed = torch.randn(self.n_monitor, self.z_dim, generator=torch.Generator().manual_seed(self.seed + 1)).to(
             device
         )
-        trainer = Trainer(
-            model,
-            {"g": opt_g, "d": opt_d},
-            self.epochs,
-            seed=self.seed,
-            checkpoint=checkpoint,
-            desc=f"wgan-gp/{self.dataset}",
-            progress=progress,
+        trainer = Trainer.for_config(
+            self, model, {"g": opt_g, "d": opt_d}, checkpoint, f"wgan-gp/{self.dataset}", progress
         )
 
         def epoch_fn(epoch: int) -> dict[str, float]:
-            order = torch.randperm(len(train), generator=trainer.epoch_generator(epoch))
-            batches = [
-                order[i : i + self.batch_size] for i in range(0, len(order) - self.batch_size + 1, self.batch_size)
-            ]
+            _, batches = trainer.batches(epoch, len(train), self.batch_size)
             sums = {"loss_d": 0.0, "gp": 0.0, "loss_g": 0.0, "steer": 0.0}
             n_g = 0
             for step, idx in enumerate(batches):
