@@ -60,7 +60,9 @@ class RunRecorder:
         self.profile = profile
         self.parameters = dict(parameters or {})
         self.device = device
-        self.outdir = Path(outdir) if outdir else paths.results_dir(paper, profile)
+        # genxai reproduce names a staging folder whose files replace the committed results only on success;
+        # run any other way (JupyterLab), a notebook writes to a scratch folder, never over committed results
+        self.outdir = Path(outdir) if outdir else paths.run_outdir() or paths.scratch_dir(paper, profile)
         self.outdir.mkdir(parents=True, exist_ok=True)
         self.outputs: list[str] = []
         self.started = time.time()

@@ -24,6 +24,7 @@ import torch
 from captum.attr import DeepLift, DeepLiftShap, GradientShap, IntegratedGradients, Occlusion
 from torch import nn
 
+from ..guards import check_classifier_inputs, check_images
 from .baselines import make_baseline
 
 METHODS = ("ig", "deeplift", "deepliftshap", "occlusion")
@@ -67,6 +68,9 @@ def attribute(
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if mode not in ("target", "difference"):
         raise ValueError(f"mode must be 'target' or 'difference', got {mode!r}")
+    check_classifier_inputs(model, inputs)
+    for_range = baselines.flatten(0, 1) if baselines.dim() == inputs.dim() + 1 else baselines
+    check_images(for_range, name="baselines", warn_unit=False)  # the zero baseline is legitimately >= 0
     model.eval()
     n = len(inputs)
     tgt = _as_index(target, n)
@@ -122,6 +126,7 @@ def expected_gradients(
     """Class-restricted expected gradients (GANMEX Sec. 4; Erion et al.): IG from random
     training images of the contrast class c_t, one random alpha per sample (captum GradientShap,
     one call per contrast class because GradientShap takes one shared distribution)."""
+    check_classifier_inputs(model, inputs)
     model.eval()
     n = len(inputs)
     tgt, con = _as_index(target, n), _as_index(contrast, n)
@@ -162,6 +167,7 @@ def explain(
     ``kind="eg"`` runs class-restricted expected gradients for ``ig`` (``n_eg`` samples) and a
     DeepLiftShap over ``n_eg`` target-class samples for ``deeplift``/``deepliftshap``.
     """
+    check_classifier_inputs(model, inputs)  # before any baseline is built from the inputs
     if kind == "eg":
         if method == "ig":
             return expected_gradients(model, inputs, original, target_class, train, n_samples=n_eg, seed=seed)
