@@ -56,6 +56,17 @@ def show(obj: Any) -> None:
         display(obj)
 
 
+def show_table(df, decimals: int = 3) -> None:
+    """Show a pandas table in the notebook, rounded to ``decimals`` (as HTML, and as text for nbval to compare)."""
+    if not in_kernel():
+        return
+    from IPython.display import display
+
+    shown = df.round(decimals)
+    # the row index of our tables is a counter, not data: leave it out of both renderings
+    display({"text/plain": shown.to_string(index=False), "text/html": shown.to_html(index=False, border=0)}, raw=True)
+
+
 class RunRecorder:
     """Collects a notebook run's outputs: figures, metrics and provenance in one folder.
 
@@ -117,16 +128,9 @@ class RunRecorder:
         self._track(write_text(self.outdir / f"{name}.csv", df.to_csv(index=False)))
         path = self._track(write_text(self.outdir / f"{name}.md", df.to_markdown(index=False) + "\n"))
         if metrics_key is not None:
-            self.write_metrics({metrics_key: json.loads(df.to_json(orient="records"))})
-        if display and in_kernel():
-            from IPython.display import display as ipy_display
-
-            shown = df.round(decimals)
-            # the row index of our tables is a counter, not data: leave it out of both renderings
-            ipy_display(
-                {"text/plain": shown.to_string(index=False), "text/html": shown.to_html(index=False, border=0)},
-                raw=True,
-            )
+            self.write_metrics({metrics_key: df.to_dict("records")})
+        if display:
+            show_table(df, decimals)
         return path
 
     def metrics(self) -> dict[str, Any]:
@@ -148,6 +152,22 @@ class RunRecorder:
             if row["ours"] == dotted:
                 return row.get("paper")
         raise KeyError(f"paper_values/{self.paper}.json has no row with ours = {dotted!r}")
+
+    def versus(self, dotted: str, fmt: str = "{:.3f}", ours: Any = None) -> str:
+        """``ours`` against the published number of ``dotted``, in words, e.g. "0.974 (paper: 0.99; within the
+        tolerance 0.02)"; rows whose reference is a target we set ourselves (not a published number) say so.
+        ``ours`` gives the value before it is written to ``metrics.json``."""
+        ours = self.metric(dotted) if ours is None else ours
+        row = next((r for r in load_paper_values(self.paper) if r["ours"] == dotted), None)
+        text = fmt.format(ours)
+        if row is None or row.get("paper") is None:
+            return f"{text} (the paper publishes no number for this)"
+        ref = "our acceptance target" if "target" in row["metric"].lower() else "paper"
+        text += f" ({ref}: {fmt.format(row['paper'])}"
+        tol = row.get("tolerance")
+        if tol is not None:
+            text += f"; {'within' if abs(ours - row['paper']) <= tol else 'outside'} the tolerance {tol:g}"
+        return text + ")"
 
     def explain(self, text: str, **values: Any) -> str:
         """Render "What this shows" Markdown from the run's own numbers and show it under a figure or table.
