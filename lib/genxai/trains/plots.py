@@ -98,7 +98,11 @@ def exp1_grids(grids: dict[str, tuple[torch.Tensor, list[int]]], target: str, pe
     ``grids``: run name -> (images in row-major order, ``per_epoch`` rows x one column per epoch; 0-based epochs),
     as :func:`genxai.trains.experiments.exp1_grids` returns them.  Black cells: fewer samples were assigned.
     """
-    fig, axes = plt.subplots(1, len(grids), figsize=(11, 11 / len(grids) * 0.85 + 0.9), squeeze=False)
+    n_epochs = len(next(iter(grids.values()))[1])
+    # each panel as wide as its mosaic's aspect needs, at most half the page: no blank bands beside narrow grids
+    panel_h = min(4.5, 5.2 * per_epoch / n_epochs)
+    panel_w = panel_h * n_epochs / per_epoch
+    fig, axes = plt.subplots(1, len(grids), figsize=(len(grids) * (panel_w + 0.4), panel_h + 1.0), squeeze=False)
     for ax, (name, (images, epochs)) in zip(axes[0], grids.items()):
         pad, w = 2, images.shape[-1]
         ax.imshow(viz.to_display(_mosaic(images, per_epoch, len(epochs), pad)), cmap="gray", vmin=0, vmax=1)
