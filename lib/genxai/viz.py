@@ -62,16 +62,25 @@ def image_grid(
 
 
 def saliency_overlay(
-    ax, image: torch.Tensor, saliency: torch.Tensor, title: str | None = None, signed: bool = True, alpha: float = 0.65
+    ax,
+    image: torch.Tensor,
+    saliency: torch.Tensor,
+    title: str | None = None,
+    signed: bool = True,
+    alpha: float = 0.65,
+    lim: float | None = None,
 ) -> None:
-    """An attribution map (H, W) or (C, H, W) over a faded copy of the image."""
+    """An attribution map (H, W) or (C, H, W) over a faded copy of the image.
+
+    Colours run from -``lim`` (blue) to ``lim`` (red); ``lim`` defaults to this map's own largest |value|.
+    """
     s = saliency.detach().cpu().float()
     if s.ndim == 3:
         s = s.sum(0)
     img = to_display(image)
     grey = img if img.ndim == 2 else img.mean(-1)
     ax.imshow(grey, cmap="gray", vmin=0, vmax=1, alpha=0.35)
-    lim = float(s.abs().max()) or 1.0
+    lim = lim or float(s.abs().max()) or 1.0
     ax.imshow(s.numpy(), cmap="bwr" if signed else "hot", vmin=-lim if signed else 0, vmax=lim, alpha=alpha)
     ax.set_xticks([])
     ax.set_yticks([])

@@ -19,6 +19,9 @@ Attributions are returned per channel, shaped like the inputs; sum over channels
 
 from __future__ import annotations
 
+import functools
+import warnings
+
 import numpy as np
 import torch
 from captum.attr import DeepLift, DeepLiftShap, GradientShap, IntegratedGradients, Occlusion
@@ -46,6 +49,31 @@ def _as_index(t, n: int) -> torch.Tensor:
     return torch.as_tensor(t).long().reshape(-1).expand(n).clone()
 
 
+# Warnings captum and torch repeat on every call, understood and harmless here:
+# * "did not already require gradients": captum turns requires_grad on for the inputs it attributes, as intended;
+# * "Setting forward, backward hooks and attributes on non-linear activations": DeepLift's hooks replace the
+#   gradients of our nn.ReLU modules (one module per use, so its rule is exact), which is DeepLift itself;
+# * "max_unpooling2d ... deterministic implementation": DeepLift's max-pool rule uses max_unpool2d, whose CPU
+#   kernel is deterministic; the warning comes from torch.use_deterministic_algorithms(warn_only=True).
+_EXPECTED_WARNINGS = (
+    r"Input Tensor \d+ did not already require gradients",
+    r"Setting forward, backward hooks and attributes on non-linear",
+    r"max_unpooling2d_forward_out does not have a deterministic implementation",
+)
+
+
+def _expected_warnings_silenced(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with warnings.catch_warnings():
+            for message in _EXPECTED_WARNINGS:
+                warnings.filterwarnings("ignore", message=message, category=UserWarning)
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_expected_warnings_silenced
 def attribute(
     method: str,
     model: nn.Module,
@@ -120,6 +148,7 @@ def attribute(
     return out.detach()
 
 
+@_expected_warnings_silenced
 def expected_gradients(
     model: nn.Module, inputs: torch.Tensor, target, contrast, train, n_samples: int = 20, pool: int = 200, seed: int = 0
 ) -> torch.Tensor:
