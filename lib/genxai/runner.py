@@ -177,7 +177,10 @@ def execute(
     parameters = {"profile": profile, **params}
     started = time.time()
     previous = os.environ.get("GENXAI_OUTDIR")
+    previous_tqdm = os.environ.get("TQDM_DISABLE")
     os.environ["GENXAI_OUTDIR"] = str(stage)  # inherited by the kernel papermill starts
+    # a batch run has no reader for progress bars: frozen bars would only clutter the executed notebook
+    os.environ["TQDM_DISABLE"] = "1"
     try:
         pm.execute_notebook(
             str(nb.path),
@@ -188,6 +191,7 @@ def execute(
             cwd=str(nb.path.parent),
             execution_timeout=CELL_TIMEOUT_S[profile],
             start_timeout=120,
+            store_widget_state=False,  # widget state is tens of KB per explorer and useless without a kernel
         )
     except Exception as err:
         kept = paths.failed_dir(nb.paper, nb.name, profile)
@@ -200,10 +204,11 @@ def execute(
             f"in {kept}\n{err}"
         ) from err
     finally:
-        if previous is None:
-            os.environ.pop("GENXAI_OUTDIR", None)
-        else:
-            os.environ["GENXAI_OUTDIR"] = previous
+        for name, value in (("GENXAI_OUTDIR", previous), ("TQDM_DISABLE", previous_tqdm)):
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     out = nb.output_path(profile, reference)
     if reference:  # the executed notebook goes to tests/reference/, the recorder's files to results/smoke/
         out.parent.mkdir(parents=True, exist_ok=True)
