@@ -79,3 +79,19 @@ def test_a_resumed_training_equals_an_uninterrupted_one(tmp_cache):
     assert len(result["history"]) == 2
     for (k, v), w in zip(whole.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(v, w), k
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "paper"])
+def test_every_profile_gives_a_valid_config(profile):
+    from genxai.stylex.model import config_from_profile
+
+    config = config_from_profile(profile)
+    assert StylExConfig.from_dict(config.to_dict()) == config
+    assert config.classifier.classes[0] != config.classifier.classes[1]
+
+
+def test_the_cpu_profile_explains_sneakers_against_ankle_boots_at_32px():
+    from genxai.stylex.model import config_from_profile
+
+    config = config_from_profile("cpu")
+    assert (config.classifier.dataset, config.classifier.classes, config.classifier.size) == ("fashion_mnist", (7, 9), 32)

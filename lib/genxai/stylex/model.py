@@ -269,3 +269,13 @@ def decision_kept(model: StylEx, x: torch.Tensor, batch: int = 128) -> float:
         same.append(model.C(model.reconstruct(xb)).argmax(1) == model.C(xb).argmax(1))
     model.train(was)
     return float(torch.cat(same).float().mean()) if same else float("nan")
+
+
+def config_from_profile(profile: str, **overrides: Any) -> StylExConfig:
+    """The StylEx config of profile ``smoke`` | ``cpu`` | ``paper`` (lib/genxai/profiles/stylex.json)."""
+    from .. import profiles
+
+    p = profiles.get("stylex", profile)
+    clf = dict(p.classifier)
+    clf["classes"] = tuple(clf["classes"])
+    return StylExConfig(classifier=PairClassifierConfig(**clf), **{**p.stylex, **overrides})
