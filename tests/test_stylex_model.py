@@ -18,8 +18,16 @@ CLF = PairClassifierConfig(n_train=64, epochs=1, batch_size=32, width=4, size=16
 
 def tiny(**kw) -> StylExConfig:
     base = dict(
-        classifier=CLF, n_train=32, capacity=1, fmap_max=8, latent_dim=8, mapping_depth=2, epochs=1,
-        steps_per_epoch=2, batch_size=8, r1_every=2,
+        classifier=CLF,
+        n_train=32,
+        capacity=1,
+        fmap_max=8,
+        latent_dim=8,
+        mapping_depth=2,
+        epochs=1,
+        steps_per_epoch=2,
+        batch_size=8,
+        r1_every=2,
     )
     return StylExConfig(**{**base, **kw})
 
@@ -94,4 +102,8 @@ def test_the_cpu_profile_explains_sneakers_against_ankle_boots_at_32px():
     from genxai.stylex.model import config_from_profile
 
     config = config_from_profile("cpu")
-    assert (config.classifier.dataset, config.classifier.classes, config.classifier.size) == ("fashion_mnist", (7, 9), 32)
+    assert (config.classifier.dataset, config.classifier.classes, config.classifier.size) == (
+        "fashion_mnist",
+        (7, 9),
+        32,
+    )

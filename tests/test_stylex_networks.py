@@ -103,3 +103,14 @@ def test_discriminator_and_encoder_shapes_and_conditioning():
     with pytest.raises(ValueError, match="probabilities"):
         Dc(x)
     assert Encoder(16, 6, 2, 16)(x).shape == (3, 6)
+
+
+def test_the_batched_modulated_conv_equals_convolving_with_the_modulated_weight():
+    import torch.nn.functional as F
+
+    for demod in (True, False):
+        conv = ModulatedConv2d(3, 4, 3 if demod else 1, demodulate=demod)
+        x, style = torch.randn(5, 3, 8, 8), torch.rand(5, 3) + 0.5
+        w = conv.modulated_weight(style)
+        ref = torch.cat([F.conv2d(x[i : i + 1], w[i], padding=conv.kernel // 2) for i in range(5)])
+        assert torch.allclose(conv(x, style), ref, atol=1e-5)

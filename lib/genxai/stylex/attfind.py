@@ -80,15 +80,17 @@ def style_effects(
     G = model.G_ema if ema else model.G
     coords = torch.arange(G.n_coords) if coords is None else torch.as_tensor(coords, dtype=torch.long)
     N, S, K = len(codes.flat), len(coords), codes.logits.shape[1]
-    rows = torch.arange(N * 2 * S)
-    out = torch.empty(N * 2 * S, K)
+    device = codes.flat.device
+    coords = coords.to(device)
+    rows = torch.arange(N * 2 * S, device=device)
+    out = torch.empty(N * 2 * S, K, device=device)
     for start in range(0, len(rows), batch):
         r = rows[start : start + batch]
         n, d, i = r // (2 * S), (r // S) % 2, coords[r % S]
         flat = codes.flat[n].clone()
         flat[torch.arange(len(r)), i] = _targets(codes, n, d, i, shift_size)
-        out[r] = (_logits_of_rows(model, G, codes, n, flat) - codes.logits[n]).cpu()
-    return out.reshape(N, 2, S, K)
+        out[r] = _logits_of_rows(model, G, codes, n, flat) - codes.logits[n]
+    return out.reshape(N, 2, S, K).cpu()
 
 
 @torch.no_grad()
@@ -199,8 +201,10 @@ def sufficiency(
                 rows = n[pred[n] == c]
                 for d, i in toward[other][:k]:
                     local = rows - start
-                    flat[local, i] = _targets(codes, rows, torch.full_like(rows, d), torch.full_like(rows, i), shift_size)
-            flipped[n] = (_logits_of_rows(model, G, codes, n, flat).argmax(1).cpu() != pred[n].cpu())
+                    flat[local, i] = _targets(
+                        codes, rows, torch.full_like(rows, d), torch.full_like(rows, i), shift_size
+                    )
+            flipped[n] = _logits_of_rows(model, G, codes, n, flat).argmax(1).cpu() != pred[n].cpu()
         out["all"].append(float(flipped.float().mean()))
         for c in classes:
             mask = pred == c

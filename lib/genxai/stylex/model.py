@@ -64,7 +64,9 @@ class PairClassifierConfig(ClassifierConfig):
     size: int | None = 32
 
     def data(self, split: str):
-        return load_pair(self.dataset, self.classes, split, self.size, self.n_train if split == "train" else None, self.seed)
+        return load_pair(
+            self.dataset, self.classes, split, self.size, self.n_train if split == "train" else None, self.seed
+        )
 
 
 class StylEx(nn.Module):

@@ -69,16 +69,15 @@ class ModulatedConv2d(nn.Module):
         return w
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        n, _, h, wd = x.shape
-        w = self.modulated_weight(style)
-        # one grouped convolution for the whole batch: each sample is its own group with its own weight
-        out = F.conv2d(
-            x.reshape(1, n * self.in_ch, h, wd),
-            w.reshape(n * self.out_ch, self.in_ch, self.kernel, self.kernel),
-            padding=self.kernel // 2,
-            groups=n,
-        )
-        return out.reshape(n, self.out_ch, h, wd)
+        # Equal to convolving each sample with its own modulated_weight(style), computed as in StyleGAN2's
+        # non-fused path: scale the input channels by the style, one ordinary convolution for the whole batch, scale
+        # the output channels by the demodulation coefficients.  Much faster than a grouped convolution over the
+        # batch when the batch is large (batched AttFind stacks hundreds of style variants).
+        out = F.conv2d(x * style[:, :, None, None], self.scale * self.weight, padding=self.kernel // 2)
+        if self.demodulate:
+            w2 = (self.scale * self.weight).pow(2).sum((2, 3))  # (out, in)
+            out = out * torch.rsqrt(style.pow(2) @ w2.t() + 1e-8)[:, :, None, None]
+        return out
 
 
 class StyledLayer(nn.Module):
@@ -216,7 +215,9 @@ class ResidualNet(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.mbstd = mbstd
         self.final = nn.Conv2d(ch[4] + int(mbstd), ch[4], 3, padding=1)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(ch[4] * 16, ch[4]), nn.LeakyReLU(0.2), nn.Linear(ch[4], out_dim))
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(ch[4] * 16, ch[4]), nn.LeakyReLU(0.2), nn.Linear(ch[4], out_dim)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.blocks(F.leaky_relu(self.from_rgb(x), 0.2))
