@@ -1,7 +1,7 @@
 """Batched AttFind against the reproduction's one-coordinate-per-forward loop, side by side, and the cost of one
-StylEx training step, at the ``cpu`` profile's sizes.
+StylEx training step, at a profile's sizes (default ``cpu``).
 
-    PYTHONPATH=lib .venv/bin/python benchmarks/stylex_attfind.py [--images 4] [--batch 256] [--threads 1]
+    PYTHONPATH=lib .venv/bin/python benchmarks/stylex_attfind.py [--profile cpu] [--images 4] [--threads 1]
 
 Prints both AttFind times, their ratio and the largest difference between their effects (they must agree), then
 the seconds per training step (one D and one G step, encoder and mapping paths averaged).  The models are
@@ -24,17 +24,19 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=4, help="images AttFind runs on")
     parser.add_argument("--batch", type=int, default=256, help="(image, direction, coordinate) rows per forward")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--profile", default="cpu", choices=["smoke", "cpu", "paper"], help="model sizes")
     parser.add_argument("--steps", type=int, default=6, help="training steps timed (0: skip)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    config = config_from_profile("cpu")
+    config = config_from_profile(args.profile)
     model = config.build().eval()
     x = config.data("test").images[: args.images]
     codes = af.style_codes(model, x)
     S = model.G_ema.n_coords
     print(
-        f"cpu profile: 32 px, capacity {config.capacity}, {S} style coordinates, {args.images} images, "
+        f"{args.profile} profile: {config.classifier.size} px, capacity {config.capacity}, "
+        f"{S} style coordinates, {args.images} images, "
         f"{args.threads} thread(s)"
     )
 
@@ -66,7 +68,7 @@ def main() -> None:
         per = (time.perf_counter() - t) / args.steps
         total = per * config.epochs * config.steps_per_epoch
         print(
-            f"training step (batch {config.batch_size}): {per:.3f} s; cpu profile "
+            f"training step (batch {config.batch_size}): {per:.3f} s; {args.profile} profile "
             f"{config.epochs * config.steps_per_epoch} steps: about {total / 60:.0f} min"
         )
 

@@ -55,7 +55,13 @@ def load_pair(dataset: str, classes: tuple[int, int], split: str, size: int | No
 
 @dataclass
 class PairClassifierConfig(ClassifierConfig):
-    """The classifier StylEx explains: a SmallCNN on two classes of a data set (labels 0 / 1)."""
+    """The classifier StylEx explains: a SmallCNN on two classes of a data set (labels 0 / 1).
+
+    Default pair: Fashion-MNIST sneaker (7) vs ankle boot (9).  They differ by a visible, localised attribute, the
+    shaft rising over the ankle (with a taller heel and sole), that a human can name and check in a GIF, and a small
+    CNN separates them far better than shirt vs T-shirt (sleeves, collar, buttons: a few pixels at 32 px, often
+    confused), so a flip under a style shift reflects the attribute rather than the classifier's own errors.
+    """
 
     family = "stylex_classifier"
 
