@@ -91,3 +91,16 @@ def test_sufficiency_equals_shifting_each_image_by_hand(model, codes):
                 flips.append(int(model.C(G.synthesize(styles, codes.noise)).argmax(1)) != c)
         assert result["all"][j] == pytest.approx(sum(flips) / len(flips))
     assert af.sufficiency(model, codes, toward, ks=[3], shift_size=0.0)["all"] == [0.0]
+
+
+def test_fid_under_perturbation_starts_at_the_reconstruction_and_a_zero_shift_keeps_it(model, codes):
+    x = torch.rand(4, 1, 16, 16) * 2 - 1
+    toward = {0: [(1, 4), (0, 9)], 1: [(0, 7), (1, 1)]}
+    rec = af.images_of(model, codes, codes.flat)
+    assert torch.equal(af.shift_toward(codes, toward, 2, shift_size=0.0), codes.flat)
+    assert not torch.equal(af.shift_toward(codes, toward, 2, shift_size=1.0), codes.flat)
+    zero = af.fid_under_perturbation(model, codes, x, toward, model.C, ks=[1, 2], shift_size=0.0)
+    assert zero["k"] == [0, 1, 2] and zero["fid"][0] == pytest.approx(zero["fid"][2], rel=1e-4)
+    from genxai.metrics.realism import feature_fid
+
+    assert zero["fid"][0] == pytest.approx(feature_fid(model.C, x, rec.clamp(-1, 1)), rel=1e-4)
