@@ -49,3 +49,22 @@ def test_export_writes_gifs_and_a_spec_the_study_app_reads(setup, tmp_path):
     ]
     assert {i["class"] for i in spec["items"]} <= {"Sneaker", "Ankle boot"}
     assert all((tmp_path / i["gif"]).stat().st_size > 0 for i in spec["items"])
+
+
+def test_counterfactual_figure_shows_original_reconstruction_and_two_attributes(setup):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from genxai.stylex.export import counterfactual_figure, single_attribute_images
+
+    model, codes = setup
+    toward = {0: [(1, 4), (0, 9)], 1: [(0, 7), (1, 1)]}
+    second = single_attribute_images(model, codes, toward, 1, shift_size=2.0)
+    only_second = {0: [(0, 9)], 1: [(1, 1)]}
+    expected = af.images_of(model, codes, af.shift_toward(codes, only_second, 1, 2.0)).clamp(-1, 1)
+    assert torch.allclose(second, expected, atol=1e-6)
+    x = torch.rand(3, 1, 16, 16) * 2 - 1
+    fig = counterfactual_figure(model, codes, x, toward, [0, 2], ["Sneaker", "Ankle boot"], shift_size=2.0)
+    assert len(fig.axes) == 8
+    assert fig.axes[0].get_title().startswith("original") and fig.axes[3].get_title().startswith("attribute #2")
+    assert all("p(Ankle boot)=" in ax.get_title() for ax in fig.axes)

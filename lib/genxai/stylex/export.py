@@ -70,3 +70,46 @@ def attribute_animations(
 def export_study(out_dir: str | Path, animations: list[Animation], seed: int = 0, scale: int = 8) -> Path:
     """GIFs + ``items.json`` (attribute id, image id, class, shift per item) for the study app."""
     return write_items(out_dir, animations, title="Which change is it? (StylEx attributes)", seed=seed, scale=scale)
+
+
+@torch.no_grad()
+def single_attribute_images(
+    model: StylEx, codes: StyleCodes, toward: dict[int, list[tuple[int, int]]], rank: int, shift_size: float = 1.0
+) -> torch.Tensor:
+    """Each image with only its ``rank``-th attribute towards the other class shifted (rank 0 = attribute #1)."""
+    only = {c: attrs[rank : rank + 1] for c, attrs in toward.items()}
+    from .attfind import shift_toward
+
+    return images_of(model, codes, shift_toward(codes, only, 1, shift_size)).clamp(-1, 1)
+
+
+@torch.no_grad()
+def counterfactual_figure(
+    model: StylEx,
+    codes: StyleCodes,
+    originals: torch.Tensor,
+    toward: dict[int, list[tuple[int, int]]],
+    images: Sequence[int],
+    class_names: Sequence[str],
+    shift_size: float = 1.0,
+):
+    """The poster's figure: per image, original, reconstruction, attribute #1 and attribute #2 shifted (towards
+    the other class), with the classifier's probability of the second class under each.  Returns the figure."""
+    from ..viz import image_grid
+
+    idx = torch.as_tensor(list(images), dtype=torch.long)
+    columns = [
+        originals.cpu(),
+        images_of(model, codes, codes.flat).clamp(-1, 1),
+        single_attribute_images(model, codes, toward, 0, shift_size),
+        single_attribute_images(model, codes, toward, 1, shift_size),
+    ]
+    grid = torch.stack([col[idx] for col in columns], 1).flatten(0, 1)  # row-major: image by image
+    device = codes.flat.device
+    probs = model.C(grid.to(device)).softmax(1)[:, 1].cpu()
+    titles = [f"p({class_names[1]})={p:.2f}" for p in probs.tolist()]
+    names = ["original", "reconstruction", "attribute #1", "attribute #2"]
+    fig = image_grid(grid, nrow=4, titles=titles, cell=1.4, suptitle=f"StylEx counterfactuals (shift {shift_size:g})")
+    for c, name in enumerate(names):
+        fig.axes[c].set_title(f"{name}\n{titles[c]}", fontsize=8)
+    return fig
