@@ -20,6 +20,7 @@ from genxai.ganchors import DCGANConfig, EncoderConfig
 from genxai.ganmex import GANMEXConfig
 from genxai.models import ClassifierConfig, cache, get_or_train, is_cached
 from genxai.scrabblegan import RecogniserConfig, ScrabbleGANConfig
+from genxai.stylex import PairClassifierConfig, StylExConfig
 from genxai.trains import ConceptClassifierConfig, VAEConfig, WGANGPConfig
 
 torch.set_num_threads(1)
@@ -65,6 +66,18 @@ TINY = {
         n_train=64, z_dim=8, g_ch=2, d_ch=2, r_width=2, epochs=1, steps_per_epoch=2, batch_size=4
     ),
     "RecogniserConfig": RecogniserConfig(n_train=64, width=2, epochs=1, steps_per_epoch=2, batch_size=4, n_test=16),
+    "PairClassifierConfig": PairClassifierConfig(n_train=64, epochs=1, batch_size=32, width=4, size=16),
+    "StylExConfig": StylExConfig(
+        classifier=PairClassifierConfig(n_train=64, epochs=1, batch_size=32, width=4, size=16),
+        n_train=32,
+        capacity=1,
+        fmap_max=8,
+        latent_dim=8,
+        mapping_depth=2,
+        epochs=1,
+        steps_per_epoch=2,
+        batch_size=8,
+    ),
 }
 
 
