@@ -28,7 +28,7 @@ $(BIN)/.installed: pyproject.toml
 		$(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip && \
 		$(BIN)/python -m pip install -q "$(TORCH_PIN)"; \
 	fi
-	$(BIN)/python -m pip install -q -e ".[notebooks,test]"
+	$(BIN)/python -m pip install -q -e ".[notebooks,test,course]"
 	# GANchors tests compare with the reference anchor search; --no-deps because its declared
 	# dependencies (spacy, lime) are never imported by anchor.anchor_base
 	$(BIN)/python -m pip install -q --no-deps "anchor-exp==0.0.2.0"

@@ -358,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(module)
     for register in _EXTRA_COMMANDS:
         register(sub)
+    importlib.import_module("genxai.course.cli").register(sub)
     return parser
 
 
