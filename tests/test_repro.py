@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from genxai import repro, report
+from genxai import recorder, report, repro
 
 
 def test_seeding_reproduces_numbers():
@@ -42,16 +42,16 @@ def _figure():
 
 
 def test_savefig_is_byte_stable_and_named(tmp_path):
-    p1 = repro.savefig(_figure(), "fig01_a", tmp_path / "one")
-    p2 = repro.savefig(_figure(), "fig01_a", tmp_path / "two")
+    p1 = recorder.savefig(_figure(), "fig01_a", tmp_path / "one")
+    p2 = recorder.savefig(_figure(), "fig01_a", tmp_path / "two")
     assert p1.name == "fig01_a.png"
     assert repro.sha256_file(p1) == repro.sha256_file(p2)
     with pytest.raises(ValueError, match="bare stem"):
-        repro.savefig(_figure(), "fig01.png", tmp_path)
+        recorder.savefig(_figure(), "fig01.png", tmp_path)
 
 
 def test_run_recorder_records_outputs_and_provenance(tmp_genxai):
-    rec = repro.RunRecorder("demo", "smoke", parameters={"seed": 1})
+    rec = recorder.RunRecorder("demo", "smoke", parameters={"seed": 1})
     assert "smoke" in str(rec.outdir)
     rec.savefig(_figure(), "fig02_curve")
     rec.write_metrics({"a": 1})
@@ -67,8 +67,10 @@ def test_run_recorder_records_outputs_and_provenance(tmp_genxai):
 
 
 def test_paper_vs_ours_lookup_and_tolerance(monkeypatch):
-    rows = [{"metric": "acc", "paper": 0.9, "ours": "t.acc", "tolerance": 0.05},
-            {"metric": "missing", "paper": 1.0, "ours": "t.nope", "tolerance": None}]
+    rows = [
+        {"metric": "acc", "paper": 0.9, "ours": "t.acc", "tolerance": 0.05},
+        {"metric": "missing", "paper": 1.0, "ours": "t.nope", "tolerance": None},
+    ]
     monkeypatch.setattr(report, "load_paper_values", lambda paper: rows)
     df = report.paper_vs_ours("x", {"t": {"acc": 0.87}})
     assert df.loc[0, "ok"] and abs(df.loc[0, "delta"] + 0.03) < 1e-9

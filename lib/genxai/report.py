@@ -15,8 +15,9 @@ prose.  Each entry names a metric, the paper's value, and where our value sits i
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -57,10 +58,15 @@ def paper_vs_ours(paper: str, metrics: Mapping[str, Any]) -> pd.DataFrame:
             delta = ours - float(published)
             tol = spec.get("tolerance")
             ok = None if tol is None else bool(abs(delta) <= tol)
-        rows.append({
-            "metric": spec["metric"], "paper": published,
-            "ours": None if ours is None else (round(ours, 4) if isinstance(ours, float) else ours),
-            "delta": None if delta is None else round(delta, 4),
-            "tolerance": spec.get("tolerance"), "ok": ok, "note": spec.get("note", ""),
-        })
+        rows.append(
+            {
+                "metric": spec["metric"],
+                "paper": published,
+                "ours": None if ours is None else (round(ours, 4) if isinstance(ours, float) else ours),
+                "delta": None if delta is None else round(delta, 4),
+                "tolerance": spec.get("tolerance"),
+                "ok": ok,
+                "note": spec.get("note", ""),
+            }
+        )
     return pd.DataFrame(rows, columns=COLUMNS)

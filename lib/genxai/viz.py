@@ -1,21 +1,18 @@
 """Figure helpers: every function takes tensors/arrays and returns a matplotlib Figure.
 
 Images are in the library's [-1, 1] convention; conversion for display happens here.
-Save figures with :meth:`genxai.repro.RunRecorder.savefig` (one ``savefig`` for all).
+Save figures with :meth:`genxai.recorder.RunRecorder.savefig` (one ``savefig`` for all).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from .data import to_unit  # noqa: E402
+from .data import to_uint8, to_unit
 
 
 def to_display(x: torch.Tensor) -> np.ndarray:
@@ -33,15 +30,20 @@ def show_image(ax, x: torch.Tensor, title: str | None = None) -> None:
         ax.set_title(title, fontsize=8)
 
 
-def image_grid(images: torch.Tensor, nrow: int | None = None, titles: Sequence[str] | None = None,
-               row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None,
-               cell: float = 1.0, suptitle: str | None = None):
+def image_grid(
+    images: torch.Tensor,
+    nrow: int | None = None,
+    titles: Sequence[str] | None = None,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    cell: float = 1.0,
+    suptitle: str | None = None,
+):
     """A grid of images (N, C, H, W), ``nrow`` images per row."""
     n = len(images)
     ncol = nrow or int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / ncol))
-    fig, axes = plt.subplots(rows, ncol, figsize=(cell * ncol, cell * rows + (0.3 if suptitle else 0)),
-                             squeeze=False)
+    fig, axes = plt.subplots(rows, ncol, figsize=(cell * ncol, cell * rows + (0.3 if suptitle else 0)), squeeze=False)
     for i, ax in enumerate(axes.flat):
         if i < n:
             show_image(ax, images[i], titles[i] if titles else None)
@@ -59,8 +61,9 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, titles: Sequence[s
     return fig
 
 
-def saliency_overlay(ax, image: torch.Tensor, saliency: torch.Tensor, title: str | None = None,
-                     signed: bool = True, alpha: float = 0.65) -> None:
+def saliency_overlay(
+    ax, image: torch.Tensor, saliency: torch.Tensor, title: str | None = None, signed: bool = True, alpha: float = 0.65
+) -> None:
     """An attribution map (H, W) or (C, H, W) over a faded copy of the image."""
     s = saliency.detach().cpu().float()
     if s.ndim == 3:
@@ -76,11 +79,17 @@ def saliency_overlay(ax, image: torch.Tensor, saliency: torch.Tensor, title: str
         ax.set_title(title, fontsize=8)
 
 
-def curves(xs: Sequence, series: dict[str, Sequence[float]], xlabel: str, ylabel: str,
-           title: str | None = None, size=(4.5, 3.0)):
+def curves(
+    xs: Sequence,
+    series: dict[str, Sequence[float]],
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    size=(4.5, 3.0),
+):
     fig, ax = plt.subplots(figsize=size)
     for name, ys in series.items():
-        ax.plot(list(xs)[:len(ys)], list(ys), marker="o", ms=3, label=name)
+        ax.plot(list(xs)[: len(ys)], list(ys), marker="o", ms=3, label=name)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
@@ -90,3 +99,19 @@ def curves(xs: Sequence, series: dict[str, Sequence[float]], xlabel: str, ylabel
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def png_bytes(img: torch.Tensor, size: int | None = None) -> bytes:
+    """One image (C, H, W) in [-1, 1] as PNG bytes, enlarged to ``size`` px (nearest neighbour) if given."""
+    import io
+
+    from PIL import Image
+
+    arr = to_uint8(img[None])[0]
+    pil = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
+    if size:
+        scale = size / max(pil.size)
+        pil = pil.resize((round(pil.width * scale), round(pil.height * scale)), Image.NEAREST)
+    buf = io.BytesIO()
+    pil.save(buf, format="png")
+    return buf.getvalue()

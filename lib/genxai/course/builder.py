@@ -62,6 +62,7 @@ class Exercise:
 
     def read(self):
         import nbformat
+
         try:
             return nbformat.read(self.path, as_version=4)
         except Exception as err:  # nbformat raises several kinds for broken JSON / schema
@@ -79,23 +80,35 @@ class Exercise:
             raise CourseError(f"{where}: 'title' must be a non-empty string")
         if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes <= 0:
             raise CourseError(f"{where}: 'minutes' (estimated time) must be a positive integer, got {minutes!r}")
-        if (not isinstance(objectives, list) or not objectives
-                or not all(isinstance(o, str) and o.strip() for o in objectives)):
+        if (
+            not isinstance(objectives, list)
+            or not objectives
+            or not all(isinstance(o, str) and o.strip() for o in objectives)
+        ):
             raise CourseError(f"{where}: 'objectives' must be a non-empty list of learning objectives (strings)")
         for cell in nb.cells:
             if cell.cell_type == "raw" and cell.source.lstrip().upper().startswith("# ASSIGNMENT CONFIG"):
-                raise CourseError(f"{self.path} has its own '# ASSIGNMENT CONFIG' cell: remove it, the builder "
-                                  f"writes otter's configuration (extra keys go in metadata {METADATA_KEY}.otter)")
+                raise CourseError(
+                    f"{self.path} has its own '# ASSIGNMENT CONFIG' cell: remove it, the builder "
+                    f"writes otter's configuration (extra keys go in metadata {METADATA_KEY}.otter)"
+                )
         questions = _questions(nb, self.path)
         if not questions:
             raise CourseError(f"{self.path} has no '# BEGIN QUESTION' raw cell: an exercise needs a graded question")
-        return {"exercise": self.name, "work": self.work, "title": title.strip(), "minutes": minutes,
-                "objectives": [o.strip() for o in objectives], "questions": questions,
-                "otter": dict(meta.get("otter", {}))}
+        return {
+            "exercise": self.name,
+            "work": self.work,
+            "title": title.strip(),
+            "minutes": minutes,
+            "objectives": [o.strip() for o in objectives],
+            "questions": questions,
+            "otter": dict(meta.get("otter", {})),
+        }
 
 
 def _questions(nb, path: Path) -> list[dict[str, Any]]:
     import yaml
+
     out = []
     for cell in nb.cells:
         if cell.cell_type != "raw" or not re.match(r"^\s*#\s*BEGIN\s+QUESTION", cell.source, re.IGNORECASE):
@@ -103,8 +116,9 @@ def _questions(nb, path: Path) -> list[dict[str, Any]]:
         config = yaml.safe_load(cell.source.split("\n", 1)[1] if "\n" in cell.source else "") or {}
         name, points = config.get("name"), config.get("points")
         if not isinstance(name, str) or not isinstance(points, (int, float)) or points <= 0:
-            raise CourseError(f"{path}: every '# BEGIN QUESTION' cell needs 'name: <str>' and 'points: <number > 0>' "
-                              f"(got {config!r})")
+            raise CourseError(
+                f"{path}: every '# BEGIN QUESTION' cell needs 'name: <str>' and 'points: <number > 0>' (got {config!r})"
+            )
         if name in {q["name"] for q in out}:
             raise CourseError(f"{path}: question name {name!r} is used twice")
         out.append({"name": name, "points": float(points)})
@@ -122,8 +136,7 @@ def build_dir() -> Path:
 def discover(work: str | None = None, exercise: str | None = None, root: Path | None = None) -> list[Exercise]:
     """Exercise sources under ``course/source/<work>/``, optionally one work's or one exercise."""
     root = root or source_dir()
-    found = [Exercise(p.parent.name, p) for p in sorted(root.glob("*/*.ipynb"))
-             if ".ipynb_checkpoints" not in p.parts]
+    found = [Exercise(p.parent.name, p) for p in sorted(root.glob("*/*.ipynb")) if ".ipynb_checkpoints" not in p.parts]
     names = [e.name for e in found]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -144,16 +157,17 @@ def discover(work: str | None = None, exercise: str | None = None, root: Path | 
 def _config_cell(info: dict[str, Any]):
     import nbformat
     import yaml
+
     config = {
         "name": info["exercise"],
-        "requirements": None,          # graded locally with `otter run`: the course extra is the environment
-        "export_cell": False,          # submissions are the .ipynb itself
-        "init_cell": True,             # `grader = otter.Notebook(...)` so students can run grader.check("q1")
+        "requirements": None,  # graded locally with `otter run`: the course extra is the environment
+        "export_cell": False,  # submissions are the .ipynb itself
+        "init_cell": True,  # `grader = otter.Notebook(...)` so students can run grader.check("q1")
         "check_all_cell": True,
-        "run_tests": False,            # the builder grades the solution itself, through the same path as students
+        "run_tests": False,  # the builder grades the solution itself, through the same path as students
         "solutions_pdf": False,
         "template_pdf": False,
-        "tests": {"files": False, "ok_format": False},   # exception-based tests, visible ones in the notebook
+        "tests": {"files": False, "ok_format": False},  # exception-based tests, visible ones in the notebook
         "generate": {"pdf": False, "zips": False},
         **info["otter"],
     }
@@ -162,12 +176,16 @@ def _config_cell(info: dict[str, Any]):
 
 def _objectives_cell(info: dict[str, Any]):
     import nbformat
+
     lines = ["## Learning objectives", "", "After this exercise you can:", ""]
     lines += [f"{i}. {o}" for i, o in enumerate(info["objectives"], 1)]
     points = sum(q["points"] for q in info["questions"])
-    lines += ["", f"**Estimated time:** {info['minutes']} minutes. **Questions:** {len(info['questions'])} "
-              f"({points:g} points). Run `grader.check(\"<question>\")` after each answer: it runs the visible "
-              "tests; hidden tests check more when your notebook is graded."]
+    lines += [
+        "",
+        f"**Estimated time:** {info['minutes']} minutes. **Questions:** {len(info['questions'])} "
+        f'({points:g} points). Run `grader.check("<question>")` after each answer: it runs the visible '
+        "tests; hidden tests check more when your notebook is graded.",
+    ]
     return nbformat.v4.new_markdown_cell("\n".join(lines))
 
 
@@ -243,8 +261,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build_exercise(exercise: Exercise, out_root: Path | None = None, check: bool = True,
-                   timeout: float = 600) -> Path:
+def build_exercise(exercise: Exercise, out_root: Path | None = None, check: bool = True, timeout: float = 600) -> Path:
     """Build one exercise into ``out_root/<exercise>/`` (default ``course/build/``); returns that folder.
 
     ``check``: grade the solution notebook (it must get full marks) and refuse a student notebook that
@@ -278,29 +295,37 @@ def build_exercise(exercise: Exercise, out_root: Path | None = None, check: bool
         zips[0].rename(dist / "autograder" / ZIP_NAME)
         student_nb = nbformat.read(dist / "student" / master.name, as_version=4)
         solution_nb = dist / "autograder" / master.name
-        record = {**{k: v for k, v in info.items() if k != "otter"},
-                  "source": exercise.path.relative_to(paths.root()).as_posix()
-                  if exercise.path.is_relative_to(paths.root()) else str(exercise.path),
-                  "source_sha256": _sha256(exercise.path), "otter_grader": otter_version, "genxai": __version__,
-                  "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
+        record = {
+            **{k: v for k, v in info.items() if k != "otter"},
+            "source": exercise.path.relative_to(paths.root()).as_posix()
+            if exercise.path.is_relative_to(paths.root())
+            else str(exercise.path),
+            "source_sha256": _sha256(exercise.path),
+            "otter_grader": otter_version,
+            "genxai": __version__,
+            "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
         write_json(dist / "exercise.json", record)
         if check:
             leaked = leaked_solution_lines(exercise.read(), student_nb)
             if leaked:
-                raise CourseError(f"the student notebook of {exercise.name} contains solution lines {leaked}: "
-                                  "put them inside '# BEGIN SOLUTION' / '# END SOLUTION' or mark them '# SOLUTION'")
+                raise CourseError(
+                    f"the student notebook of {exercise.name} contains solution lines {leaked}: "
+                    "put them inside '# BEGIN SOLUTION' / '# END SOLUTION' or mark them '# SOLUTION'"
+                )
             student_text = json.dumps(student_nb, default=str)
-            shown = sorted(n for n in hidden_test_names(nbformat.read(solution_nb, as_version=4))
-                           if n in student_text)
+            shown = sorted(n for n in hidden_test_names(nbformat.read(solution_nb, as_version=4)) if n in student_text)
             if shown:
                 raise CourseError(f"hidden tests {shown} of {exercise.name} appear in the student notebook")
             score = grade(solution_nb, exercise_dir=dist, timeout=timeout)
             write_json(dist / "solution_score.json", {**score, "submission": f"autograder/{master.name}"})
             if score["score"] != score["possible"] or score.get("error"):
                 failed = {q: v for q, v in score["questions"].items() if v["score"] < v["possible"]}
-                raise CourseError(f"the solution of {exercise.name} does not get full marks "
-                                  f"({score['score']:g}/{score['possible']:g}): {json.dumps(failed, indent=1)}"
-                                  f"{' ' + score['error'] if score.get('error') else ''}")
+                raise CourseError(
+                    f"the solution of {exercise.name} does not get full marks "
+                    f"({score['score']:g}/{score['possible']:g}): {json.dumps(failed, indent=1)}"
+                    f"{' ' + score['error'] if score.get('error') else ''}"
+                )
         shutil.rmtree(master.parent)
         final = out_root / exercise.name
         old = out_root / f".{exercise.name}.old"
@@ -315,7 +340,8 @@ def build_exercise(exercise: Exercise, out_root: Path | None = None, check: bool
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def build(work: str | None = None, exercise: str | None = None, out_root: Path | None = None,
-          check: bool = True) -> list[Path]:
+def build(
+    work: str | None = None, exercise: str | None = None, out_root: Path | None = None, check: bool = True
+) -> list[Path]:
     """Build every exercise (of ``work``, or only ``exercise``); returns the built folders."""
     return [build_exercise(e, out_root, check=check) for e in discover(work, exercise)]

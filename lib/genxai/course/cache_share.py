@@ -11,7 +11,8 @@ Import is all or nothing: every member must be listed in the manifest and every 
 each file is extracted into a staging folder inside the cache and checked (sha256, size, the
 checkpoint loads with ``torch.load(weights_only=True)``, the sidecar names its own family and key)
 before the first file is renamed into place; weights go in before their sidecars, so the cache never
-holds a sidecar without its weights.
+holds a sidecar without its weights.  A cache key includes the CPU thread count a model was trained with
+(``cpu-<threads>``): the import says which ``GENXAI_THREADS`` finds the imported models.
 
 Which models belong to a work: the ``models`` list ({family, key}) of the work's run records
 ``results[/<profile>]/<work>/run-*.json`` when they have one; otherwise every model whose config
@@ -36,16 +37,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, paths
-from ..repro import atomic_path, git_sha
+from ..repro import atomic_path, default_threads, git_sha
 
 FORMAT = "genxai-model-cache/1"
 MANIFEST = "MANIFEST.json"
 _MEMBER = re.compile(r"^models/([A-Za-z0-9_.-]+)/([0-9a-f]{8,64})\.(pt|json)$")
-#: Config classes defined outside ``genxai.<work>`` packages before the per-work layout.
-_LEGACY_WORK_OF_MODULE = {
-    "genxai.anchors": "ganchors", "genxai.latent": "gan_xai",
-    "genxai.models.wgan_gp": "trains", "genxai.models.vae": "trains", "genxai.models.concept_cnn": "trains",
-}
 
 
 class CacheShareError(ValueError):
@@ -76,8 +72,14 @@ def cached_models() -> list[dict[str, Any]]:
             record = json.loads(sidecar.read_text())
         except json.JSONDecodeError:
             continue  # a sidecar being written by a running training: not a cached model yet
-        out.append({"family": sidecar.parent.name, "key": sidecar.stem,
-                    "config_class": record.get("config_class", "")})
+        out.append(
+            {
+                "family": sidecar.parent.name,
+                "key": sidecar.stem,
+                "config_class": record.get("config_class", ""),
+                "compute": record.get("compute"),
+            }
+        )
     return out
 
 
@@ -88,9 +90,6 @@ def work_of(config_class: str) -> str | None:
     parts = config_class.split(".")
     if len(parts) > 2 and parts[0] == "genxai" and parts[1] in works:
         return parts[1]
-    for module, work in _LEGACY_WORK_OF_MODULE.items():
-        if config_class.startswith(module + "."):
-            return work
     return None
 
 
@@ -108,8 +107,9 @@ def _run_record_models(paper: str, profile: str) -> list[dict[str, str]] | None:
     return found if any_list else None
 
 
-def select_models(papers: Iterable[str] | None = None,
-                  profile: str = paths.DEFAULT_PROFILE) -> tuple[list[dict[str, Any]], list[str]]:
+def select_models(
+    papers: Iterable[str] | None = None, profile: str = paths.DEFAULT_PROFILE
+) -> tuple[list[dict[str, Any]], list[str]]:
     """The models to export and notes on how they were chosen (see the module docstring)."""
     available = cached_models()
     by_id = {(m["family"], m["key"]): m for m in available}
@@ -125,7 +125,8 @@ def select_models(papers: Iterable[str] | None = None,
                 raise CacheShareError(
                     f"{paper}: its run records list models that are not in the cache {paths.cache_dir()}: "
                     f"{', '.join(missing)}; train them first with "
-                    f"`genxai reproduce --paper {paper} --profile {profile}`")
+                    f"`genxai reproduce --paper {paper} --profile {profile}`"
+                )
             for m in listed:
                 chosen[(m["family"], m["key"])] = by_id[(m["family"], m["key"])]
             notes.append(f"{paper}: the {len(listed)} models listed in its {profile} run records")
@@ -133,18 +134,23 @@ def select_models(papers: Iterable[str] | None = None,
         own = [m for m in available if work_of(m["config_class"]) == paper]
         shared = [m for m in available if work_of(m["config_class"]) is None]
         if not own:
-            raise CacheShareError(f"{paper}: no model of this work in the cache {paths.cache_dir()}; train them "
-                                  f"with `genxai reproduce --paper {paper} --profile {profile}`")
+            raise CacheShareError(
+                f"{paper}: no model of this work in the cache {paths.cache_dir()}; train them "
+                f"with `genxai reproduce --paper {paper} --profile {profile}`"
+            )
         for m in own + shared:
             chosen[(m["family"], m["key"])] = m
-        notes.append(f"{paper}: its run records list no models, so every cached model of its families "
-                     f"({', '.join(sorted({m['family'] for m in own}))}) and every shared model "
-                     f"({len(shared)}: {', '.join(sorted({m['family'] for m in shared})) or 'none'}), of any profile")
+        notes.append(
+            f"{paper}: its run records list no models, so every cached model of its families "
+            f"({', '.join(sorted({m['family'] for m in own}))}) and every shared model "
+            f"({len(shared)}: {', '.join(sorted({m['family'] for m in shared})) or 'none'}), of any profile"
+        )
     return sorted(chosen.values(), key=lambda m: (m["family"], m["key"])), notes
 
 
-def export_cache(out: str | os.PathLike, papers: Iterable[str] | None = None,
-                 profile: str = paths.DEFAULT_PROFILE) -> dict[str, Any]:
+def export_cache(
+    out: str | os.PathLike, papers: Iterable[str] | None = None, profile: str = paths.DEFAULT_PROFILE
+) -> dict[str, Any]:
     """Write the chosen models into the tar archive ``out`` (``.tar.gz``/``.tgz``: gzip); returns the manifest."""
     papers = list(papers) if papers is not None else None
     models, notes = select_models(papers, profile)
@@ -155,12 +161,26 @@ def export_cache(out: str | os.PathLike, papers: Iterable[str] | None = None,
     for m in models:
         for suffix in (".pt", ".json"):
             path = root / m["family"] / f"{m['key']}{suffix}"
-            files.append({"path": f"models/{m['family']}/{m['key']}{suffix}", "sha256": _sha256_file(path),
-                          "bytes": path.stat().st_size})
+            files.append(
+                {
+                    "path": f"models/{m['family']}/{m['key']}{suffix}",
+                    "sha256": _sha256_file(path),
+                    "bytes": path.stat().st_size,
+                }
+            )
     sha, dirty = git_sha()
-    manifest = {"format": FORMAT, "genxai": __version__, "git_sha": sha, "git_dirty": dirty,
-                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-                "papers": papers, "profile": profile, "selection": notes, "models": models, "files": files}
+    manifest = {
+        "format": FORMAT,
+        "genxai": __version__,
+        "git_sha": sha,
+        "git_dirty": dirty,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "papers": papers,
+        "profile": profile,
+        "selection": notes,
+        "models": models,
+        "files": files,
+    }
     out = Path(out)
     mode = "w:gz" if out.name.endswith((".tar.gz", ".tgz")) else "w"
     with atomic_path(out) as tmp:
@@ -182,10 +202,15 @@ def _read_manifest(tar: tarfile.TarFile, archive: Path) -> dict[str, Any]:
         raise CacheShareError(f"{archive} has no {MANIFEST}: it was not written by `genxai cache export`") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CacheShareError(f"{archive}: its {MANIFEST} is corrupt ({err}); export the archive again") from err
-    if (not isinstance(manifest, dict) or manifest.get("format") != FORMAT
-            or not isinstance(manifest.get("files"), list)):
-        raise CacheShareError(f"{archive}: {MANIFEST} is not a {FORMAT} manifest (format "
-                              f"{manifest.get('format') if isinstance(manifest, dict) else None!r})")
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != FORMAT
+        or not isinstance(manifest.get("files"), list)
+    ):
+        raise CacheShareError(
+            f"{archive}: {MANIFEST} is not a {FORMAT} manifest (format "
+            f"{manifest.get('format') if isinstance(manifest, dict) else None!r})"
+        )
     return manifest
 
 
@@ -211,16 +236,19 @@ def import_cache(archive: str | os.PathLike, overwrite: bool = False) -> dict[st
                 expected = {}
                 for f in manifest["files"]:
                     if not isinstance(f, dict) or not _MEMBER.match(str(f.get("path"))) or "sha256" not in f:
-                        raise CacheShareError(f"{archive}: manifest entry {f!r} is not a models/<family>/<key>.pt|json "
-                                              "file with a sha256")
+                        raise CacheShareError(
+                            f"{archive}: manifest entry {f!r} is not a models/<family>/<key>.pt|json file with a sha256"
+                        )
                     expected[f["path"]] = f
                 seen = set()
                 for m in members:
                     if m.name == MANIFEST:
                         continue
                     if m.name not in expected:
-                        raise CacheShareError(f"{archive}: member {m.name!r} is not listed in its manifest; "
-                                              "the archive was altered after export")
+                        raise CacheShareError(
+                            f"{archive}: member {m.name!r} is not listed in its manifest; "
+                            "the archive was altered after export"
+                        )
                     if not m.isfile() or m.name in seen:
                         raise CacheShareError(f"{archive}: member {m.name!r} is not a single regular file")
                     seen.add(m.name)
@@ -234,15 +262,21 @@ def import_cache(archive: str | os.PathLike, overwrite: bool = False) -> dict[st
                             dst.write(chunk)
                     want = expected[m.name]
                     if h.hexdigest() != want["sha256"] or size != want.get("bytes", size):
-                        raise CacheShareError(f"{archive}: {m.name} does not match its manifest (sha256 or size "
-                                              "differs): the archive is corrupt; copy or export it again")
+                        raise CacheShareError(
+                            f"{archive}: {m.name} does not match its manifest (sha256 or size "
+                            "differs): the archive is corrupt; copy or export it again"
+                        )
         except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
-            raise CacheShareError(f"{archive} cannot be read as a tar archive ({err}): it is truncated or "
-                                  "corrupt; copy or export it again") from err
+            raise CacheShareError(
+                f"{archive} cannot be read as a tar archive ({err}): it is truncated or "
+                "corrupt; copy or export it again"
+            ) from err
         missing = sorted(set(expected) - seen)
         if missing:
-            raise CacheShareError(f"{archive} lacks files its manifest lists: {', '.join(missing)}; "
-                                  "it is incomplete, copy or export it again")
+            raise CacheShareError(
+                f"{archive} lacks files its manifest lists: {', '.join(missing)}; "
+                "it is incomplete, copy or export it again"
+            )
         models = sorted({p.rsplit(".", 1)[0] for p in expected})
         for stem in models:
             weights, sidecar = stage / f"{stem}.pt", stage / f"{stem}.json"
@@ -252,12 +286,15 @@ def import_cache(archive: str | os.PathLike, overwrite: bool = False) -> dict[st
                 record = json.loads(sidecar.read_text())
                 torch.load(weights, map_location="cpu", weights_only=True)
             except Exception as err:
-                raise CacheShareError(f"{archive}: {stem} does not load ({type(err).__name__}: {err}); "
-                                      "only state dicts loadable with weights_only=True are imported") from err
+                raise CacheShareError(
+                    f"{archive}: {stem} does not load ({type(err).__name__}: {err}); "
+                    "only state dicts loadable with weights_only=True are imported"
+                ) from err
             family, key = stem.split("/")[1:]
             if record.get("key") != key or record.get("family") != family:
-                raise CacheShareError(f"{archive}: the sidecar of {stem} names {record.get('family')}/"
-                                      f"{record.get('key')}, not itself")
+                raise CacheShareError(
+                    f"{archive}: the sidecar of {stem} names {record.get('family')}/{record.get('key')}, not itself"
+                )
         same, kept, todo = [], [], []
         for stem in models:
             rels = [f"{stem}.pt", f"{stem}.json"]
@@ -265,10 +302,10 @@ def import_cache(archive: str | os.PathLike, overwrite: bool = False) -> dict[st
             if all(d.exists() and _sha256_file(d) == expected[r]["sha256"] for d, r in zip(there, rels)):
                 same.append(stem)
             elif any(d.exists() for d in there) and not overwrite:
-                kept.append(stem)   # trained again elsewhere: the local model stays unless asked
+                kept.append(stem)  # trained again elsewhere: the local model stays unless asked
             else:
                 todo.append(stem)
-        for suffix in (".pt", ".json"):   # weights first: a sidecar is never there without its weights
+        for suffix in (".pt", ".json"):  # weights first: a sidecar is never there without its weights
             for stem in todo:
                 dst = root / f"{stem}{suffix}".split("/", 1)[1]
                 dst.parent.mkdir(parents=True, exist_ok=True)
@@ -277,8 +314,27 @@ def import_cache(archive: str | os.PathLike, overwrite: bool = False) -> dict[st
         shutil.rmtree(stage, ignore_errors=True)
     sha, _ = git_sha()
     notes = []
+    # the cache key includes the CPU thread count that trained a model: say which count finds these models
+    local = f"cpu-{default_threads()}"
+    tags = sorted({m.get("compute") for m in manifest.get("models", []) if m.get("compute")})
+    cpu_tags = [t for t in tags if t.startswith("cpu-") and t != local]
+    if cpu_tags:
+        counts = ", ".join(t.split("-", 1)[1] for t in cpu_tags)
+        notes.append(
+            f"models trained with {', '.join(cpu_tags)}: run the notebooks with GENXAI_THREADS={counts} "
+            f"(this machine's default is {local}), or they are trained again"
+        )
     if manifest.get("git_sha") and sha and manifest["git_sha"] != sha:
-        notes.append(f"the models were exported at commit {manifest['git_sha'][:12]}, this checkout is at "
-                     f"{sha[:12]}: models whose code changed since then have other keys and will be retrained")
-    return {"archive": str(archive), "models": len(models), "imported": todo, "already_there": same,
-            "kept_local": kept, "notes": notes, "selection": manifest.get("selection", [])}
+        notes.append(
+            f"the models were exported at commit {manifest['git_sha'][:12]}, this checkout is at "
+            f"{sha[:12]}: models whose code changed since then have other keys and will be retrained"
+        )
+    return {
+        "archive": str(archive),
+        "models": len(models),
+        "imported": todo,
+        "already_there": same,
+        "kept_local": kept,
+        "notes": notes,
+        "selection": manifest.get("selection", []),
+    }

@@ -38,14 +38,17 @@ DEFAULT_TIMEOUT_S = 600.0
 def exercise_of(submission: str | os.PathLike) -> str:
     """The exercise a student notebook belongs to (otter writes its name into the notebook metadata)."""
     import nbformat
+
     try:
         nb = nbformat.read(str(submission), as_version=4)
     except Exception as err:
         raise CourseError(f"{submission} is not a readable notebook (.ipynb): {err}") from err
     name = nb.metadata.get("otter", {}).get("assignment_name")
     if not name:
-        raise CourseError(f"{submission} does not say which exercise it answers (no otter assignment_name in "
-                          "its metadata): pass --exercise NAME")
+        raise CourseError(
+            f"{submission} does not say which exercise it answers (no otter assignment_name in "
+            "its metadata): pass --exercise NAME"
+        )
     return str(name)
 
 
@@ -53,11 +56,12 @@ def _otter_run(submission: str, autograder: str, out_dir: str, log: str) -> None
     """The forked child: a session of its own (so a timeout can end it all), output into ``log``."""
     os.setsid()
     os.chdir(out_dir)
-    f = open(log, "w", buffering=1)   # left open: the child writes until it exits
+    f = open(log, "w", buffering=1)  # left open: the child writes until it exits
     os.dup2(f.fileno(), 1)
     os.dup2(f.fileno(), 2)
     sys.stdout = sys.stderr = f
     from otter.run import main
+
     main(submission, autograder=autograder, output_dir=out_dir, no_logo=True)
 
 
@@ -72,25 +76,42 @@ def _score_record(info: dict[str, Any], results: dict[str, Any] | None, error: s
     for q in info["questions"]:
         entry = entries.get(q["name"])
         if entry is not None and abs(float(entry["max_score"]) - q["points"]) > 1e-9:
-            raise CourseError(f"question {q['name']} is worth {q['points']:g} points in exercise.json but "
-                              f"{entry['max_score']} in the autograder: rebuild the exercise (genxai course build)")
+            raise CourseError(
+                f"question {q['name']} is worth {q['points']:g} points in exercise.json but "
+                f"{entry['max_score']} in the autograder: rebuild the exercise (genxai course build)"
+            )
         score = float(entry.get("score") or 0.0) if entry is not None else 0.0
-        questions[q["name"]] = {"score": score, "possible": q["points"],
-                                "feedback": entry.get("output", "") if entry is not None else ""}
+        questions[q["name"]] = {
+            "score": score,
+            "possible": q["points"],
+            "feedback": entry.get("output", "") if entry is not None else "",
+        }
     if results is not None and error is None:
         missing = [q for q in questions if q not in entries]
         if missing:
             error = f"otter returned no result for questions {missing} (the notebook may not have run to the end)"
     score = sum(v["score"] for v in questions.values())
     possible = sum(v["possible"] for v in questions.values())
-    return {"exercise": info["exercise"], "work": info["work"], "score": score, "possible": possible,
-            "percent": round(100.0 * score / possible, 2) if possible else 0.0,
-            "questions": questions, "error": error}
+    return {
+        "exercise": info["exercise"],
+        "work": info["work"],
+        "score": score,
+        "possible": possible,
+        "percent": round(100.0 * score / possible, 2) if possible else 0.0,
+        "questions": questions,
+        "error": error,
+    }
 
 
-def grade(submission: str | os.PathLike, exercise_dir: str | os.PathLike | None = None, *,
-          exercise: str | None = None, build_root: str | os.PathLike | None = None,
-          out: str | os.PathLike | None = None, timeout: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+def grade(
+    submission: str | os.PathLike,
+    exercise_dir: str | os.PathLike | None = None,
+    *,
+    exercise: str | None = None,
+    build_root: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> dict[str, Any]:
     """Grade one submitted notebook; returns (and, with ``out``, writes) its score record.
 
     The exercise is the one named in the notebook's metadata unless ``exercise`` names another; it is
@@ -104,12 +125,17 @@ def grade(submission: str | os.PathLike, exercise_dir: str | os.PathLike | None 
         raise CourseError(f"no submission at {sub}")
     if sub.suffix != ".ipynb":
         raise CourseError(f"{sub}: submissions are notebooks (.ipynb)")
-    ex_dir = (Path(exercise_dir) if exercise_dir is not None
-              else _exercise_dir(sub, exercise, Path(build_root) if build_root else None))
+    ex_dir = (
+        Path(exercise_dir)
+        if exercise_dir is not None
+        else _exercise_dir(sub, exercise, Path(build_root) if build_root else None)
+    )
     info_path, autograder = ex_dir / "exercise.json", ex_dir / "autograder" / ZIP_NAME
     if not info_path.is_file() or not autograder.is_file():
-        raise CourseError(f"exercise {ex_dir.name!r} is not built ({ex_dir} lacks exercise.json or "
-                          f"autograder/{ZIP_NAME}): run `genxai course build`")
+        raise CourseError(
+            f"exercise {ex_dir.name!r} is not built ({ex_dir} lacks exercise.json or "
+            f"autograder/{ZIP_NAME}): run `genxai course build`"
+        )
     info = json.loads(info_path.read_text())
     if exercise is not None and exercise != info["exercise"]:
         raise CourseError(f"--exercise {exercise!r} does not match the built exercise {info['exercise']!r} in {ex_dir}")
@@ -119,22 +145,26 @@ def grade(submission: str | os.PathLike, exercise_dir: str | os.PathLike | None 
     except CourseError:
         pass  # a notebook without otter metadata is still graded against the chosen exercise
     if named is not None and named != info["exercise"]:
-        raise CourseError(f"{sub} answers exercise {named!r}, not {info['exercise']!r}: grade it against its own "
-                          "exercise (leave out --exercise)")
+        raise CourseError(
+            f"{sub} answers exercise {named!r}, not {info['exercise']!r}: grade it against its own "
+            "exercise (leave out --exercise)"
+        )
 
     started = time.time()
     results, error = None, None
     with tempfile.TemporaryDirectory(prefix="genxai-grade-") as tmp:
         log = Path(tmp) / "otter.log"
         child = multiprocessing.get_context("fork").Process(
-            target=_otter_run, args=(str(sub.resolve()), str(autograder.resolve()), tmp, str(log)))
+            target=_otter_run, args=(str(sub.resolve()), str(autograder.resolve()), tmp, str(log))
+        )
         child.start()
         child.join(timeout)
         if child.is_alive():
-            os.killpg(child.pid, signal.SIGKILL)   # otter and everything it started
+            os.killpg(child.pid, signal.SIGKILL)  # otter and everything it started
             child.join()
-            error = (f"grading stopped after {timeout:g} s (an endless loop or a very slow cell?); "
-                     "every question scores 0")
+            error = (
+                f"grading stopped after {timeout:g} s (an endless loop or a very slow cell?); every question scores 0"
+            )
         results_path = Path(tmp) / "results.json"
         if error is None:
             if child.exitcode != 0 or not results_path.is_file():
@@ -143,10 +173,15 @@ def grade(submission: str | os.PathLike, exercise_dir: str | os.PathLike | None 
             else:
                 results = json.loads(results_path.read_text())
     record = _score_record(info, results, error)
-    record.update({"submission": str(submission),
-                   "submission_sha256": hashlib.sha256(sub.read_bytes()).hexdigest(),
-                   "graded_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-                   "seconds": round(time.time() - started, 1), "otter_grader": otter_version})
+    record.update(
+        {
+            "submission": str(submission),
+            "submission_sha256": hashlib.sha256(sub.read_bytes()).hexdigest(),
+            "graded_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "seconds": round(time.time() - started, 1),
+            "otter_grader": otter_version,
+        }
+    )
     if out is not None:
         write_json(out, record)
     return record
@@ -177,8 +212,14 @@ def write_csv(records: Iterable[dict[str, Any]], path: str | os.PathLike) -> Pat
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         for r in records:
-            row = {"submission": r.get("submission", ""), "exercise": r["exercise"], "score": r["score"],
-                   "possible": r["possible"], "percent": r["percent"], "error": r.get("error") or ""}
+            row = {
+                "submission": r.get("submission", ""),
+                "exercise": r["exercise"],
+                "score": r["score"],
+                "possible": r["possible"],
+                "percent": r["percent"],
+                "error": r.get("error") or "",
+            }
             row.update({q: r["questions"][q]["score"] if q in r["questions"] else "" for q in questions})
             writer.writerow(row)
     return path

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import fetch
-from .mnist import DataMissingError, _split_files, load_idx_split
+from .base import DataMissingError
+from .mnist import _split_files, load_idx_split
 
-CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-           "Sneaker", "Bag", "Ankle boot")
+CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 
 def load_raw(split: str) -> tuple[np.ndarray, np.ndarray, str]:

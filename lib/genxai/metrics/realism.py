@@ -21,8 +21,9 @@ class ClassifierFeatures(nn.Module):
     def __init__(self, classifier: nn.Module):
         super().__init__()
         if not hasattr(classifier, "features"):
-            raise TypeError("the classifier needs a features(x) method returning (N, d) embeddings "
-                            "(genxai.models.SmallCNN has one)")
+            raise TypeError(
+                "the classifier needs a features(x) method returning (N, d) embeddings (genxai.models.SmallCNN has one)"
+            )
         self.classifier = classifier.eval()
         with torch.no_grad():
             p = next(classifier.parameters())
@@ -36,10 +37,10 @@ class ClassifierFeatures(nn.Module):
 
 
 @torch.no_grad()
-def feature_fid(classifier: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                batch_size: int = 500) -> float:
+def feature_fid(classifier: nn.Module, real: torch.Tensor, fake: torch.Tensor, batch_size: int = 500) -> float:
     """Frechet distance between ``real`` and ``fake`` ([-1, 1] images) in classifier features."""
     from torchmetrics.image.fid import FrechetInceptionDistance
+
     check_images(real, name="real")
     check_images(fake, name="fake")
     if len(real) < 2 or len(fake) < 2:
@@ -49,5 +50,5 @@ def feature_fid(classifier: nn.Module, real: torch.Tensor, fake: torch.Tensor,
     metric = metric.to(device)
     for images, is_real in ((real, True), (fake, False)):
         for i in range(0, len(images), batch_size):
-            metric.update(images[i:i + batch_size].to(device), real=is_real)
+            metric.update(images[i : i + batch_size].to(device), real=is_real)
     return float(metric.compute())
