@@ -19,10 +19,10 @@ def _env_pip():
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((paths.root() / "pyproject.toml").read_text())["project"]
     wanted = set(project["dependencies"])
-    for extra in ("notebooks", "test", "course"):
+    for extra in ("notebooks", "test"):
         wanted |= set(project["optional-dependencies"][extra])
     pip = _env_pip()
-    assert "-e .[notebooks,test,course]" in pip
+    assert "-e .[notebooks,test]" in pip
     listed = [p for p in pip if not p.startswith("-e")]
     assert _names(listed) == _names(wanted), "add/remove the difference in environment.yml"
     by_name = {_names([r]).pop(): r for r in wanted}

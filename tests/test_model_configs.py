@@ -19,6 +19,7 @@ from genxai.gan_xai import DirectionConfig, GANConfig, InfoGANConfig
 from genxai.ganchors import DCGANConfig, EncoderConfig
 from genxai.ganmex import GANMEXConfig
 from genxai.models import ClassifierConfig, cache, get_or_train, is_cached
+from genxai.scrabblegan import RecogniserConfig, ScrabbleGANConfig
 from genxai.trains import ConceptClassifierConfig, VAEConfig, WGANGPConfig
 
 torch.set_num_threads(1)
@@ -60,6 +61,10 @@ TINY = {
         steer_weight=1.0,
     ),
     "VAEConfig": VAEConfig(dataset="mnist", n_train=64, z_dim=4, width=8, epochs=1, batch_size=32),
+    "ScrabbleGANConfig": ScrabbleGANConfig(
+        n_train=64, z_dim=8, g_ch=2, d_ch=2, r_width=2, epochs=1, steps_per_epoch=2, batch_size=4
+    ),
+    "RecogniserConfig": RecogniserConfig(n_train=64, width=2, epochs=1, steps_per_epoch=2, batch_size=4, n_test=16),
 }
 
 
@@ -144,6 +149,9 @@ def _in_copy(copy, name):
         ("EncoderConfig", "trains/vae.py", False),
         ("GANMEXConfig", "gan_xai/infogan.py", False),
         ("ClassifierConfig", "models/cache.py", False),  # where checkpoints are stored, not what is trained
+        ("ScrabbleGANConfig", "data/digit_strings.py", True),  # its data are built by code, not fetched
+        ("ScrabbleGANConfig", "gan_xai/attention.py", True),  # G's self-attention block
+        ("ScrabbleGANConfig", "gan_xai/directions.py", False),  # explains G, does not train it
     ],
 )
 def test_editing_a_module_changes_exactly_the_keys_that_depend_on_it(config, module, changes, tmp_path, monkeypatch):

@@ -118,13 +118,68 @@ def test_reproduce_executes_and_writes_manifest(project):
     assert runs[0]["seconds"] >= 0
 
 
-def test_failed_notebook_is_kept_aside_not_half_written(project):
-    _notebook(project / "notebooks" / "demo", "01_demo.ipynb", body="raise RuntimeError('boom')")
-    with pytest.raises(Exception, match="boom"):
-        run.reproduce("demo", "smoke", progress=False)
-    out = project / "results" / "smoke" / "demo"
-    assert not (out / "01_demo.ipynb").exists()
-    assert (out / "01_demo.FAILED.ipynb").exists()
+def _tree(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_notebook_failing_late_leaves_committed_results_and_manifest_byte_identical(project):
+    """Runs succeed or fail whole: a failure after files were written changes nothing committed."""
+    run.reproduce("demo", "cpu", params={"n": 1}, progress=False)
+    committed = project / "results" / "demo"
+    manifest = project / "results" / "MANIFEST.json"
+    before, manifest_before = _tree(committed), manifest.read_bytes()
+    assert {"metrics.json", "run-01_demo.json", "01_demo.ipynb"} <= set(before)
+    late_failure = (
+        "from genxai import recorder\n"
+        "import matplotlib.pyplot as plt\n"
+        "rec = recorder.RunRecorder('demo', profile, parameters=dict(n=n), run_name='run-01_demo')\n"
+        "rec.write_metrics({'n': n, 'seed': seed})\n"
+        "rec.savefig(plt.figure(), 'fig01_new')\n"
+        "rec.write_json('extra.json', {'partial': True})\n"
+        "raise RuntimeError('boom at a late cell')"
+    )
+    _notebook(project / "notebooks" / "demo", body=late_failure)
+    with pytest.raises(run.NotebookFailed, match="boom at a late cell") as err:
+        run.reproduce("demo", "cpu", params={"n": 2}, progress=False)
+    assert _tree(committed) == before and manifest.read_bytes() == manifest_before
+    kept = project / "results" / ".failed" / "demo" / "01_demo"
+    assert str(kept) in str(err.value)  # the message says where the failed run is
+    assert {"01_demo.ipynb", "metrics.json", "fig01_new.png", "extra.json"} <= set(_tree(kept))
+    assert json.loads((kept / "metrics.json").read_text())["n"] == 2
+    assert not (project / "results" / ".staging" / "demo" / "01_demo").exists()
+
+
+def test_a_successful_rerun_replaces_files_merges_metrics_and_updates_the_manifest(project):
+    _notebook(
+        project / "notebooks" / "demo",
+        "02_more.ipynb",
+        body="from genxai import recorder\nrec = recorder.RunRecorder('demo', profile, run_name='run-02_more')\n"
+        "rec.write_metrics({'more': n})\nrec.finish()",
+    )
+    run.reproduce("demo", "cpu", progress=False)
+    run.reproduce("demo", "cpu", params={"n": 5}, progress=False, notebook="01")
+    committed = project / "results" / "demo"
+    assert json.loads((committed / "metrics.json").read_text()) == {"n": 5, "seed": 0, "more": 3, "profile": "cpu"}
+    files = {e["path"]: e for e in json.loads((project / "results" / "MANIFEST.json").read_text())["files"]}
+    from genxai.repro import sha256_file
+
+    for rel, entry in files.items():  # every listed file is the one on disk
+        assert entry["sha256"] == sha256_file(project / "results" / rel), rel
+    assert files["demo/metrics.json"]["sha256"] == sha256_file(committed / "metrics.json")
+    assert not any(p.name.startswith(".") for p in committed.rglob("*"))  # no staging leftovers
+
+
+def test_a_notebook_run_outside_reproduce_writes_to_scratch(tmp_genxai, monkeypatch):
+    """In JupyterLab (no GENXAI_OUTDIR) a notebook never writes over committed results."""
+    from genxai import recorder
+
+    monkeypatch.delenv("GENXAI_OUTDIR", raising=False)
+    rec = recorder.RunRecorder("demo", "cpu")
+    rec.write_metrics({"a": 1})
+    assert rec.outdir == tmp_genxai / "results" / "scratch" / "demo"
+    assert not (tmp_genxai / "results" / "demo").exists()
+    monkeypatch.setenv("GENXAI_OUTDIR", str(tmp_genxai / "stage"))
+    assert recorder.RunRecorder("demo", "cpu").outdir == tmp_genxai / "stage"
 
 
 def test_manifest_can_be_rebuilt_from_results(project):

@@ -1,4 +1,4 @@
-"""The ``genxai`` command line: ``reproduce``, ``list``, ``manifest``, ``fetch`` and the works' commands.
+"""The ``genxai`` command line: ``reproduce``, ``list``, ``manifest``, ``fetch``, ``verify`` and the works' commands.
 
 The notebook execution itself lives in :mod:`genxai.runner`; this module only parses arguments
 and calls it.  Every sub-command is registered in :func:`build_parser` (no module adds itself).
@@ -15,6 +15,7 @@ from typing import Any
 from . import paths
 from .profiles import PROFILES
 from .runner import (
+    NotebookFailed,
     ParameterError,
     discover,
     inspect_parameters,
@@ -80,6 +81,12 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return fetch.main(args.names)
 
 
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from . import verify
+
+    return verify.main(args.paper, args.profile)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="genxai", description="genxai: regenerate the figures and tables of the works"
@@ -117,12 +124,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", default=["all"])
     p.set_defaults(func=_cmd_fetch)
 
+    p = sub.add_parser("verify", help="check that the results' recorded model keys still match the code")
+    p.add_argument("--paper", help="only this paper's results")
+    p.add_argument("--profile", default=paths.DEFAULT_PROFILE, choices=PROFILES)
+    p.set_defaults(func=_cmd_verify)
+
     # The works' own sub-commands, registered here explicitly (each module exposes register_cli(sub)).
     from .course.cli import register_cli as register_course
     from .gallery import register_cli as register_report
+    from .study.cli import register_cli as register_study
     from .trains.synth import register_cli as register_synth
 
     register_report(sub)
+    register_study(sub)
     register_synth(sub)
     register_course(sub)
     return parser
@@ -136,6 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ParameterError as err:
         print(f"genxai: error: {err}", file=sys.stderr)
         return 2
+    except NotebookFailed as err:
+        print(f"genxai: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

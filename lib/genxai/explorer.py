@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .models import predict_logits
+from .repro import show_progress
 from .viz import png_bytes
 
 #: ``frontier(decode, classifier, z_from, z_to, cls) -> z`` where the classifier's p(cls) crosses 0.5.
@@ -106,6 +107,23 @@ class LatentExplorer:
 
         G, condition = check_generator(G), dict(condition or {})
         return cls(lambda latent: G(latent, **condition), classifier, z, directions, **kwargs)
+
+    def show(self) -> None:
+        """Display the explorer: the live widget when a person drives the notebook, a still of its image otherwise.
+
+        A batch run (``genxai reproduce``, nbval) has no front end to move sliders, and the widget state it would
+        save makes the executed notebook tens of kilobytes larger; such runs set ``TQDM_DISABLE``
+        (:func:`genxai.repro.show_progress`), which is the signal used here.
+        """
+        from .recorder import show
+
+        if show_progress():
+            show(self.widget)
+            return
+        from IPython.display import Image
+
+        show(Image(data=png_bytes(self.image[0], self.size), format="png"))
+        print(f"{self.label()}; run this notebook in Jupyter for the sliders")
 
     def latent(self) -> torch.Tensor:
         return self.z0 + self.shifts.to(self.z0) @ self.directions

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import paths
+from .report import load_paper_values, lookup
 from .repro import atomic_path, provenance, resolve_device, seed_everything, write_json, write_text
 
 #: One DPI and no software/date metadata, so the same figure gives the same PNG bytes.
@@ -35,6 +36,35 @@ def savefig(fig, name: str, outdir: str | os.PathLike, close: bool = True) -> Pa
 
         plt.close(fig)
     return path
+
+
+def in_kernel() -> bool:
+    """Whether this code runs inside an IPython kernel (a notebook, interactive or executed by papermill)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def show(obj: Any) -> None:
+    """Display ``obj`` in the notebook running this code; nothing outside a kernel (scripts, tests)."""
+    if in_kernel():
+        from IPython.display import display
+
+        display(obj)
+
+
+def show_table(df, decimals: int = 3) -> None:
+    """Show a pandas table in the notebook, rounded to ``decimals`` (as HTML, and as text for nbval to compare)."""
+    if not in_kernel():
+        return
+    from IPython.display import display
+
+    shown = df.round(decimals)
+    # the row index of our tables is a counter, not data: leave it out of both renderings
+    display({"text/plain": shown.to_string(index=False), "text/html": shown.to_html(index=False, border=0)}, raw=True)
 
 
 class RunRecorder:
@@ -60,7 +90,9 @@ class RunRecorder:
         self.profile = profile
         self.parameters = dict(parameters or {})
         self.device = device
-        self.outdir = Path(outdir) if outdir else paths.results_dir(paper, profile)
+        # genxai reproduce names a staging folder whose files replace the committed results only on success;
+        # run any other way (JupyterLab), a notebook writes to a scratch folder, never over committed results
+        self.outdir = Path(outdir) if outdir else paths.run_outdir() or paths.scratch_dir(paper, profile)
         self.outdir.mkdir(parents=True, exist_ok=True)
         self.outputs: list[str] = []
         self.started = time.time()
@@ -74,16 +106,84 @@ class RunRecorder:
             self.outputs.append(rel)
         return path
 
-    def savefig(self, fig, name: str, close: bool = True) -> Path:
-        return self._track(savefig(fig, name, self.outdir, close=close))
+    def savefig(self, fig, name: str, close: bool = True, display: bool = True) -> Path:
+        """Save ``fig`` as ``<name>.png`` and, in a notebook, show the saved PNG (the file's bytes, so what the
+        notebook shows is what the results folder holds)."""
+        path = self._track(savefig(fig, name, self.outdir, close=close))
+        if display:
+            from IPython.display import Image
+
+            show(Image(data=path.read_bytes(), format="png"))
+        return path
 
     def write_json(self, name: str, obj: Any) -> Path:
         return self._track(write_json(self.outdir / name, obj))
 
-    def write_table(self, df, name: str) -> Path:
-        """Write a pandas table as CSV and Markdown (``<name>.csv``, ``<name>.md``)."""
+    def write_table(
+        self, df, name: str, metrics_key: str | None = None, display: bool = True, decimals: int = 3
+    ) -> Path:
+        """Write a pandas table as CSV and Markdown (``<name>.csv``, ``<name>.md``) and show it in a notebook.
+
+        With ``metrics_key`` the table's rows (a list of records) are also written to ``metrics.json`` under that
+        key, so a table and its metrics entry come from one call. ``decimals`` only rounds what is shown.
+        """
         self._track(write_text(self.outdir / f"{name}.csv", df.to_csv(index=False)))
-        return self._track(write_text(self.outdir / f"{name}.md", df.to_markdown(index=False) + "\n"))
+        path = self._track(write_text(self.outdir / f"{name}.md", df.to_markdown(index=False) + "\n"))
+        if metrics_key is not None:
+            self.write_metrics({metrics_key: df.to_dict("records")})
+        if display:
+            show_table(df, decimals)
+        return path
+
+    def metrics(self) -> dict[str, Any]:
+        """What ``metrics.json`` holds so far (every notebook of this work, this profile)."""
+        path = self.outdir / "metrics.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def metric(self, dotted: str) -> Any:
+        """One value of ``metrics.json`` by dotted path, e.g. ``rec.metric("fig05b.S+R.target_rate")``."""
+        value = lookup(self.metrics(), dotted)
+        if value is None:
+            raise KeyError(f"metrics.json of {self.paper} has no {dotted!r}: write it (rec.write_metrics) first")
+        return value
+
+    def paper_value(self, dotted: str) -> Any:
+        """The published number of the ``paper_values/<work>.json`` row whose ``ours`` is ``dotted`` (None where
+        the row has no published number), so notebooks never type a published number."""
+        for row in load_paper_values(self.paper):
+            if row["ours"] == dotted:
+                return row.get("paper")
+        raise KeyError(f"paper_values/{self.paper}.json has no row with ours = {dotted!r}")
+
+    def versus(self, dotted: str, fmt: str = "{:.3f}", ours: Any = None) -> str:
+        """``ours`` against the published number of ``dotted``, in words, e.g. "0.974 (paper: 0.99; within the
+        tolerance 0.02)"; rows whose reference is a target we set ourselves (not a published number) say so.
+        ``ours`` gives the value before it is written to ``metrics.json``."""
+        ours = self.metric(dotted) if ours is None else ours
+        row = next((r for r in load_paper_values(self.paper) if r["ours"] == dotted), None)
+        text = fmt.format(ours)
+        if row is None or row.get("paper") is None:
+            return f"{text} (the paper publishes no number for this)"
+        ref = "our acceptance target" if "target" in row["metric"].lower() else "paper"
+        text += f" ({ref}: {fmt.format(row['paper'])}"
+        tol = row.get("tolerance")
+        if tol is not None:
+            text += f"; {'within' if abs(ours - row['paper']) <= tol else 'outside'} the tolerance {tol:g}"
+        return text + ")"
+
+    def explain(self, text: str, **values: Any) -> str:
+        """Render "What this shows" Markdown from the run's own numbers and show it under a figure or table.
+
+        ``text`` is a ``str.format`` template filled with ``values``, so text and numbers cannot disagree::
+
+            rec.explain("GANMEX baselines reach the target class in {r:.0%} of cases.", r=rec.metric("..."))
+        """
+        md = "**What this shows.** " + text.format(**values)
+        if in_kernel():
+            from IPython.display import Markdown
+
+            show(Markdown(md))
+        return md
 
     def write_metrics(self, metrics: Mapping[str, Any], merge: bool = True) -> Path:
         """Write ``metrics.json``; with ``merge`` keep keys written by other notebooks."""

@@ -5,6 +5,12 @@ executes ``notebooks/<paper>/*.ipynb`` into ``results/<paper>/`` (other profiles
 ``results/<profile>/<paper>/``), writes ``MANIFEST.json`` and prints the paper-vs-ours
 summary.  Parameters are validated against every selected notebook's ``parameters`` cell
 (papermill's inspection) before anything runs.  Notebooks are discovered, never listed.
+
+A run succeeds or fails whole: each notebook writes into its staging folder (``GENXAI_OUTDIR``, read by
+:class:`genxai.recorder.RunRecorder`); only when it succeeded do its files replace the committed ones
+(:func:`promote`: ``metrics.json`` merged, paper-vs-ours recomputed from the merged metrics, provenance and
+``MANIFEST.json`` updated together).  A failed notebook leaves ``results/`` as it was and is kept, with its
+partial outputs, under ``results/.failed/<paper>/<notebook>/`` (:class:`NotebookFailed` says where).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import ast
 import dataclasses
 import json
 import os
+import shutil
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -31,6 +38,10 @@ CELL_TIMEOUT_S = {"smoke": 600, "cpu": 3600, "paper": 4 * 3600}
 
 class ParameterError(ValueError):
     pass
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised; the committed results are untouched and the message names where its run was kept."""
 
 
 @dataclass(frozen=True)
@@ -152,36 +163,95 @@ def validate_parameters(notebooks: Sequence[Notebook], params: dict[str, Any]) -
 def execute(
     nb: Notebook, profile: str, params: dict[str, Any], reference: bool = False, progress: bool = True
 ) -> dict[str, Any]:
-    """Execute one notebook with papermill; returns a summary (path, seconds)."""
+    """Execute one notebook with papermill into its staging folder; returns a summary (path, seconds, staging).
+
+    Nothing outside the staging folder is written: :func:`promote` moves the files into place afterwards.  On
+    failure the staging folder moves to :func:`genxai.paths.failed_dir` and :class:`NotebookFailed` names it.
+    """
     import papermill as pm
 
-    out = nb.output_path(profile, reference)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = paths.staging_dir(nb.paper, nb.name, profile)
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    executed = stage / nb.path.name
     parameters = {"profile": profile, **params}
     started = time.time()
-    tmp = out.with_name(f".{out.stem}.running.ipynb")
+    previous = os.environ.get("GENXAI_OUTDIR")
+    previous_tqdm = os.environ.get("TQDM_DISABLE")
+    os.environ["GENXAI_OUTDIR"] = str(stage)  # inherited by the kernel papermill starts
+    # a batch run has no reader for progress bars: frozen bars would only clutter the executed notebook
+    os.environ["TQDM_DISABLE"] = "1"
     try:
         pm.execute_notebook(
             str(nb.path),
-            str(tmp),
+            str(executed),
             parameters=parameters,
             kernel_name="python3",
             progress_bar=progress,
             cwd=str(nb.path.parent),
             execution_timeout=CELL_TIMEOUT_S[profile],
             start_timeout=120,
+            store_widget_state=False,  # widget state is tens of KB per explorer and useless without a kernel
         )
-        os.replace(tmp, out)
-    except Exception:
-        if tmp.exists():  # keep the failed notebook for inspection, clearly named
-            os.replace(tmp, out.with_name(f"{out.stem}.FAILED.ipynb"))
-        raise
+    except Exception as err:
+        kept = paths.failed_dir(nb.paper, nb.name, profile)
+        shutil.rmtree(kept, ignore_errors=True)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stage, kept)
+        raise NotebookFailed(
+            f"{nb.paper}/{nb.path.name} failed, so {paths.results_dir(nb.paper, profile, create=False)} "
+            f"and its manifest were left as they were; the executed notebook and the run's partial outputs are "
+            f"in {kept}\n{err}"
+        ) from err
+    finally:
+        for name, value in (("GENXAI_OUTDIR", previous), ("TQDM_DISABLE", previous_tqdm)):
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    out = nb.output_path(profile, reference)
+    if reference:  # the executed notebook goes to tests/reference/, the recorder's files to results/smoke/
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(executed, out)
     return {
         "notebook": str(nb.path.relative_to(paths.root())),
         "output": str(out),
+        "staging": str(stage),
         "seconds": round(time.time() - started, 1),
         "parameters": parameters,
     }
+
+
+def promote(paper: str, stage: Path, profile: str, manifest: bool = True) -> list[Path]:
+    """Replace the committed results of ``paper`` by a successful run's staged files, together.
+
+    ``metrics.json`` is merged (the keys of the paper's other notebooks are kept), ``paper_vs_ours`` is recomputed
+    from the merged metrics (when the run wrote one), every file is prepared in the staging folder first and only
+    then renamed into place (same file system: each rename is atomic), and the manifest is rewritten right after.
+    Returns the files now in place.
+    """
+    from .recorder import RunRecorder
+    from .repro import write_json
+
+    target = paths.results_dir(paper, profile)
+    staged_metrics = stage / "metrics.json"
+    if staged_metrics.exists():
+        committed = target / "metrics.json"
+        merged = json.loads(committed.read_text()) if committed.exists() else {}
+        merged.update(json.loads(staged_metrics.read_text()))
+        write_json(staged_metrics, merged)
+        if (stage / "paper_vs_ours.csv").exists():
+            RunRecorder(paper, profile, outdir=stage).paper_vs_ours(merged)
+    moved = []
+    for f in sorted(p for p in stage.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        final = target / f.relative_to(stage)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(f, final)
+        moved.append(final)
+    shutil.rmtree(stage, ignore_errors=True)
+    if manifest:
+        write_manifest(profile, runs_from_results(profile, [paper]))
+    return moved
 
 
 def manifest_path(profile: str) -> Path:
@@ -302,21 +372,30 @@ def reproduce(
     runs: list[dict[str, Any]] = []
     from tqdm.auto import tqdm
 
+    def finish(run: dict[str, Any]) -> None:
+        # reference runs are nbval's smoke executions: their recorder files land in results/smoke/ unlisted
+        promote(Path(run["notebook"]).parent.name, Path(run["staging"]), profile, manifest=not reference)
+        runs.append(run)
+        bar.update()
+
     bar = tqdm(total=len(notebooks), desc=f"notebooks ({profile})", disable=not progress)
     if workers == 1:
         for nb in notebooks:
             bar.set_postfix_str(f"{nb.paper}/{nb.name}")
-            runs.append(execute(nb, profile, params, reference, progress))
-            bar.update()
+            finish(execute(nb, profile, params, reference, progress))
     else:
+        failures: list[BaseException] = []
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(execute, nb, profile, params, reference, False) for nb in notebooks]
             for fut in as_completed(futures):
-                runs.append(fut.result())
-                bar.update()
+                try:
+                    run = fut.result()
+                except NotebookFailed as err:  # the others still finish and are promoted
+                    failures.append(err)
+                    continue
+                finish(run)
+        if failures:
+            bar.close()
+            raise NotebookFailed("\n\n".join(str(err) for err in failures))
     bar.close()
-    if not reference:
-        # one notebook of a paper rerun: the paper's other files keep their producers, read from
-        # the executed notebooks in results/ (as ``genxai manifest`` does)
-        write_manifest(profile, runs if notebook is None else runs_from_results(profile, [paper]))
     return runs

@@ -62,16 +62,25 @@ def image_grid(
 
 
 def saliency_overlay(
-    ax, image: torch.Tensor, saliency: torch.Tensor, title: str | None = None, signed: bool = True, alpha: float = 0.65
+    ax,
+    image: torch.Tensor,
+    saliency: torch.Tensor,
+    title: str | None = None,
+    signed: bool = True,
+    alpha: float = 0.65,
+    lim: float | None = None,
 ) -> None:
-    """An attribution map (H, W) or (C, H, W) over a faded copy of the image."""
+    """An attribution map (H, W) or (C, H, W) over a faded copy of the image.
+
+    Colours run from -``lim`` (blue) to ``lim`` (red); ``lim`` defaults to this map's own largest |value|.
+    """
     s = saliency.detach().cpu().float()
     if s.ndim == 3:
         s = s.sum(0)
     img = to_display(image)
     grey = img if img.ndim == 2 else img.mean(-1)
     ax.imshow(grey, cmap="gray", vmin=0, vmax=1, alpha=0.35)
-    lim = float(s.abs().max()) or 1.0
+    lim = lim or float(s.abs().max()) or 1.0
     ax.imshow(s.numpy(), cmap="bwr" if signed else "hot", vmin=-lim if signed else 0, vmax=lim, alpha=alpha)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -115,3 +124,47 @@ def png_bytes(img: torch.Tensor, size: int | None = None) -> bytes:
     buf = io.BytesIO()
     pil.save(buf, format="png")
     return buf.getvalue()
+
+
+def save_gif(frames, path, duration_ms: int | Sequence[int] = 250, scale: int = 1, loop: int = 0):
+    """Write an animated GIF of ``frames`` (T, C, H, W) or (T, H, W) in [-1, 1], atomically.
+
+    ``duration_ms`` is one display time for every frame or one per frame; ``scale`` enlarges
+    each pixel to a ``scale`` x ``scale`` block (small generated images stay sharp in a browser);
+    ``loop=0`` repeats forever.  Returns the path.
+    """
+    from pathlib import Path
+
+    from PIL import Image
+
+    from .repro import atomic_path
+
+    frames = torch.as_tensor(frames).detach().cpu().float()
+    if frames.ndim == 3:
+        frames = frames[:, None]
+    if frames.ndim != 4 or frames.shape[1] not in (1, 3) or len(frames) == 0:
+        raise ValueError(f"frames must be (T, C, H, W) with C = 1 or 3 and T >= 1, got {tuple(frames.shape)}")
+    if not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a positive int, got {scale!r}")
+    durations = [duration_ms] * len(frames) if isinstance(duration_ms, int) else list(duration_ms)
+    if len(durations) != len(frames) or min(durations) <= 0:
+        raise ValueError(f"duration_ms must be a positive int or one per frame ({len(frames)}), got {duration_ms!r}")
+    pixels = to_uint8(frames)  # (T, H, W, C) uint8
+    mode = "L" if pixels.shape[-1] == 1 else "RGB"
+    images = [Image.fromarray(p[..., 0] if mode == "L" else p, mode) for p in pixels]
+    if scale > 1:
+        images = [im.resize((im.width * scale, im.height * scale), Image.NEAREST) for im in images]
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        # disposal=1: each frame is drawn whole over the last (no transparency tricks between frames)
+        images[0].save(
+            tmp,
+            format="GIF",
+            save_all=True,
+            append_images=images[1:],
+            duration=durations,
+            loop=loop,
+            disposal=1,
+            optimize=False,
+        )
+    return path

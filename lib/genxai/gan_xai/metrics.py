@@ -9,6 +9,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import nn
 
+from ..guards import check_classifier_inputs
 from ..models import predict_logits
 from .protocol import check_generator
 
@@ -49,7 +50,8 @@ def conditioning_accuracy(
     labels = torch.arange(n_classes).repeat_interleave(n_per_class)
     dev = next(G.parameters()).device
     z = torch.randn(len(labels), G.latent_dim, generator=generator).to(dev)
-    preds = predict_logits(classifier, G(z, labels.to(dev)).cpu()).argmax(1)
+    images = check_classifier_inputs(classifier, G(z, labels.to(dev)).cpu(), name="generated images", warn_unit=False)
+    preds = predict_logits(classifier, images).argmax(1)
     per_class = [float((preds[labels == c] == c).float().mean()) for c in range(n_classes)]
     return {"accuracy": float((preds == labels).float().mean()), "per_class": per_class}
 
@@ -76,6 +78,7 @@ def direction_effects(
     z = G.sample_latent(n, generator)
     cond = G.sample_condition(n, generator)
     base = G(z, **cond)
+    check_classifier_inputs(classifier, base.cpu(), name="generated images", warn_unit=False)
     base_pred = predict_logits(classifier, base.cpu()).argmax(1)
     out = []
     for k, d in enumerate(directions.to(z)):

@@ -17,6 +17,7 @@ def direction_blocks(
     titles: Sequence[str],
     row_labels: Sequence[str] | None = None,
     cell: float = 0.55,
+    suptitle: str | None = None,
 ):
     """One block per direction (the work's Figs 6.5/6.6/6.8): rows = samples, columns = shifts."""
     n = len(blocks)
@@ -39,6 +40,8 @@ def direction_blocks(
                     ax.set_ylabel(row_labels[r], fontsize=7)
         mid = axes[0, b * cols + cols // 2]
         mid.text(0.5, 1.6, titles[b], transform=mid.transAxes, ha="center", fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=9, y=1.0 + 1.4 / (cell * rows + 0.5))
     return fig
 
 

@@ -12,6 +12,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..metrics import feature_fid
+from ..repro import show_progress
 from .explain import AnchorImage, independent_precision
 from .samplers import BatchNormTrainSampler, BatchSampler, EncoderSampler, RandomStitching, Sampler
 from .search import SearchConfig
@@ -155,7 +156,7 @@ def run_protocol(
         for t in range(trials)
         if i < (images_per_method or {}).get(m, len(images))
     ]
-    for method, i, trial in tqdm(jobs, desc="anchors", leave=False):
+    for method, i, trial in tqdm(jobs, desc="anchors", leave=False, disable=not show_progress()):
         # every explanation's draws depend on (seed, image, trial) only, not on the jobs that ran before
         samplers[method].reseed(seed * 1000 + i * 10 + trial)
         st = getattr(samplers[method], "stats", None)

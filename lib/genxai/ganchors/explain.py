@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data import check_images
-from ..models import ensure_logits, predict_logits
+from ..guards import check_classifier_inputs
+from ..models import predict_logits
 from .samplers import Sampler
 from .search import AnchorResult, SearchConfig, anchor_beam
 from .segmentation import Segmentation, quickshift_k
@@ -76,8 +76,7 @@ class AnchorImage:
 
     def explain(self, image: torch.Tensor, target: int | None = None) -> Explanation:
         """Anchor of ``image`` ((C, H, W) in [-1, 1]) for class ``target`` (default: the prediction)."""
-        check_images(image[None], name="image")
-        ensure_logits(self.classifier, image[None].repeat(8, 1, 1, 1))
+        check_classifier_inputs(self.classifier, image[None], name="image")
         start = time.perf_counter()
         seg = self.segmenter(image)
         self.sampler.bind(image, seg.labels)
@@ -111,6 +110,7 @@ def independent_precision(
     n: int = 200,
 ) -> float:
     """Precision of an anchor on ``n`` fresh samples of ``sampler`` (not the search's estimate)."""
+    check_classifier_inputs(classifier, image[None], name="image")
     sampler.bind(image, segments)
     images, _ = sampler.sample(list(features), n)
     return float((predict_logits(classifier, images).argmax(1) == target).float().mean())

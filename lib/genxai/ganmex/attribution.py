@@ -19,11 +19,15 @@ Attributions are returned per channel, shaped like the inputs; sum over channels
 
 from __future__ import annotations
 
+import functools
+import warnings
+
 import numpy as np
 import torch
 from captum.attr import DeepLift, DeepLiftShap, GradientShap, IntegratedGradients, Occlusion
 from torch import nn
 
+from ..guards import check_classifier_inputs, check_images
 from .baselines import make_baseline
 
 METHODS = ("ig", "deeplift", "deepliftshap", "occlusion")
@@ -45,6 +49,31 @@ def _as_index(t, n: int) -> torch.Tensor:
     return torch.as_tensor(t).long().reshape(-1).expand(n).clone()
 
 
+# Warnings captum and torch repeat on every call, understood and harmless here:
+# * "did not already require gradients": captum turns requires_grad on for the inputs it attributes, as intended;
+# * "Setting forward, backward hooks and attributes on non-linear activations": DeepLift's hooks replace the
+#   gradients of our nn.ReLU modules (one module per use, so its rule is exact), which is DeepLift itself;
+# * "max_unpooling2d ... deterministic implementation": DeepLift's max-pool rule uses max_unpool2d, whose CPU
+#   kernel is deterministic; the warning comes from torch.use_deterministic_algorithms(warn_only=True).
+_EXPECTED_WARNINGS = (
+    r"Input Tensor \d+ did not already require gradients",
+    r"Setting forward, backward hooks and attributes on non-linear",
+    r"max_unpooling2d_forward_out does not have a deterministic implementation",
+)
+
+
+def _expected_warnings_silenced(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with warnings.catch_warnings():
+            for message in _EXPECTED_WARNINGS:
+                warnings.filterwarnings("ignore", message=message, category=UserWarning)
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_expected_warnings_silenced
 def attribute(
     method: str,
     model: nn.Module,
@@ -67,6 +96,9 @@ def attribute(
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if mode not in ("target", "difference"):
         raise ValueError(f"mode must be 'target' or 'difference', got {mode!r}")
+    check_classifier_inputs(model, inputs)
+    for_range = baselines.flatten(0, 1) if baselines.dim() == inputs.dim() + 1 else baselines
+    check_images(for_range, name="baselines", warn_unit=False)  # the zero baseline is legitimately >= 0
     model.eval()
     n = len(inputs)
     tgt = _as_index(target, n)
@@ -116,12 +148,14 @@ def attribute(
     return out.detach()
 
 
+@_expected_warnings_silenced
 def expected_gradients(
     model: nn.Module, inputs: torch.Tensor, target, contrast, train, n_samples: int = 20, pool: int = 200, seed: int = 0
 ) -> torch.Tensor:
     """Class-restricted expected gradients (GANMEX Sec. 4; Erion et al.): IG from random
     training images of the contrast class c_t, one random alpha per sample (captum GradientShap,
     one call per contrast class because GradientShap takes one shared distribution)."""
+    check_classifier_inputs(model, inputs)
     model.eval()
     n = len(inputs)
     tgt, con = _as_index(target, n), _as_index(contrast, n)
@@ -162,6 +196,7 @@ def explain(
     ``kind="eg"`` runs class-restricted expected gradients for ``ig`` (``n_eg`` samples) and a
     DeepLiftShap over ``n_eg`` target-class samples for ``deeplift``/``deepliftshap``.
     """
+    check_classifier_inputs(model, inputs)  # before any baseline is built from the inputs
     if kind == "eg":
         if method == "ig":
             return expected_gradients(model, inputs, original, target_class, train, n_samples=n_eg, seed=seed)

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..guards import ensure_logits  # noqa: F401  (the one input guard, re-exported as genxai.models.ensure_logits)
 from .cache import ModelConfig
 
 
@@ -95,24 +96,6 @@ def module_device(model: nn.Module) -> torch.device:
     for tensor in (*model.parameters(), *model.buffers()):
         return tensor.device
     return torch.device("cpu")
-
-
-def ensure_logits(model: nn.Module, example: torch.Tensor) -> None:
-    """Raise if ``model`` looks like it returns probabilities instead of logits.
-
-    Attribution methods and steering losses need logits (a softmax output saturates the
-    gradients and makes log-losses wrong).  The check: every row non-negative and summing
-    to 1 on a small batch.
-    """
-    with torch.no_grad():
-        out = model(example[:8])
-    if out.ndim != 2:
-        raise ValueError(f"classifier must return (N, n_classes) logits, got shape {tuple(out.shape)}")
-    if (out >= 0).all() and torch.allclose(out.sum(1), torch.ones(len(out), dtype=out.dtype), atol=1e-4):
-        raise ValueError(
-            "the classifier returns probabilities (rows are non-negative and sum to 1), "
-            "but logits are needed: remove the final softmax layer"
-        )
 
 
 @torch.no_grad()

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..guards import check_classifier_inputs
+
 
 @dataclass
 class FrontierResult:
@@ -43,6 +45,8 @@ def bisect(
     max_steps: int = 30,
 ) -> FrontierResult:
     """Batched bisection on t in [0, 1] so that p(class_a) crosses 0.5 (needs p_a(z_a) > 0.5 > p_a(z_b))."""
+    with torch.no_grad():
+        check_classifier_inputs(classifier, decode(z_a[:8]), name="decoded images", warn_unit=False)
     lo = torch.zeros(len(z_a), device=z_a.device)
     hi = torch.ones(len(z_a), device=z_a.device)
     path = lambda t: (1 - t)[:, None] * z_a + t[:, None] * z_b
@@ -110,7 +114,10 @@ def endpoints(
     also a dict: how many endpoints were refined and how many still miss the margin.
     """
     z = encode_or_sample
+    if len(z) == 0:
+        raise ValueError("endpoints needs at least one latent: pass more latents")
     with torch.no_grad():
+        check_classifier_inputs(classifier, decode(z[:8]), name="decoded images", warn_unit=False)
         probs = torch.cat([classifier(decode(z[i : i + 512])).softmax(1).cpu() for i in range(0, len(z), 512)])
     info = {}
 
@@ -130,8 +137,6 @@ def endpoints(
         info[f"below_margin_{name}"] = int((p < margin).sum())
         return out
 
-    if len(z) == 0:
-        raise ValueError("endpoints needs at least one latent: pass more latents")
     za, zb = pick(class_a, "a"), pick(class_b, "b")
     k = min(n, len(za), len(zb))
     return (za[:k], zb[:k], info) if return_info else (za[:k], zb[:k])
@@ -144,6 +149,6 @@ def traversal(
     """Strips: images (N, steps, C, H, W), t (steps,), p(class_a) (N, steps)."""
     t = torch.linspace(0, 1, steps, device=z_a.device)
     zs = (1 - t)[None, :, None] * z_a[:, None] + t[None, :, None] * z_b[:, None]
-    imgs = decode(zs.flatten(0, 1))
+    imgs = check_classifier_inputs(classifier, decode(zs.flatten(0, 1)), name="decoded images", warn_unit=False)
     p = classifier(imgs).softmax(1)[:, class_a]
     return imgs.view(len(z_a), steps, *imgs.shape[1:]), t, p.view(len(z_a), steps)

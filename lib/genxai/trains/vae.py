@@ -105,8 +105,8 @@ class VAEConfig(ModelConfig):
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                tot += float(loss) * len(x)
-                kls += float(kl) * len(x)
+                tot += float(loss.detach()) * len(x)
+                kls += float(kl.detach()) * len(x)
                 n += len(x)
             return {"loss": tot / n, "kl": kls / n}
 
