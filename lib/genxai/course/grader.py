@@ -1,9 +1,10 @@
 """Grade submissions headless with ``otter run`` (no Docker) and write score JSON / CSV.
 
 :func:`grade` runs ``otter run -a <exercise>/autograder/autograder.zip`` (``otter.run.main``) on one
-submitted notebook in a forked child process of its own session, so a time limit can end an endless
-loop in a student's code (the kernel otter starts exits with its parent) and a batch pays for
-importing otter once, not per submission; it turns otter's ``results.json`` into a score record:
+submitted notebook in a child process of its own session, so a time limit can end an endless loop in a
+student's code (the kernel otter starts exits with its parent).  On Linux the child is forked, so a batch
+imports otter once, not per submission; elsewhere it is a fresh interpreter (forking after torch and the
+Objective-C runtime are loaded is unsafe on macOS).  It turns otter's ``results.json`` into a score record:
 per question the score, the points possible and otter's feedback (visible and hidden tests).
 The points possible come from the built exercise, so a submission that breaks the notebook still
 scores 0 out of the full points rather than 0 out of 0.
@@ -53,8 +54,9 @@ def exercise_of(submission: str | os.PathLike) -> str:
 
 
 def _otter_run(submission: str, autograder: str, out_dir: str, log: str) -> None:
-    """The forked child: a session of its own (so a timeout can end it all), output into ``log``."""
-    os.setsid()
+    """The child: a session of its own (so a timeout can end it all), output into ``log``."""
+    if hasattr(os, "setsid"):
+        os.setsid()
     os.chdir(out_dir)
     f = open(log, "w", buffering=1)  # left open: the child writes until it exits
     os.dup2(f.fileno(), 1)
@@ -154,13 +156,17 @@ def grade(
     results, error = None, None
     with tempfile.TemporaryDirectory(prefix="genxai-grade-") as tmp:
         log = Path(tmp) / "otter.log"
-        child = multiprocessing.get_context("fork").Process(
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        child = multiprocessing.get_context(method).Process(
             target=_otter_run, args=(str(sub.resolve()), str(autograder.resolve()), tmp, str(log))
         )
         child.start()
         child.join(timeout)
         if child.is_alive():
-            os.killpg(child.pid, signal.SIGKILL)  # otter and everything it started
+            if hasattr(os, "killpg"):
+                os.killpg(child.pid, signal.SIGKILL)  # otter and everything it started
+            else:
+                child.kill()
             child.join()
             error = (
                 f"grading stopped after {timeout:g} s (an endless loop or a very slow cell?); every question scores 0"
