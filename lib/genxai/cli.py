@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_verify)
 
     # The works' own sub-commands, registered here explicitly (each module exposes register_cli(sub)).
+    from .course.cli import register_cli as register_course
     from .gallery import register_cli as register_report
     from .study.cli import register_cli as register_study
     from .trains.synth import register_cli as register_synth
@@ -137,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_report(sub)
     register_study(sub)
     register_synth(sub)
+    register_course(sub)
     return parser
 
 

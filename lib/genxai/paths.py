@@ -71,6 +71,11 @@ def notebooks_dir() -> Path:
     return root() / "notebooks"
 
 
+def course_dir() -> Path:
+    """Course exercises: sources in ``source/<work>/``, generated assignments in ``build/`` (not committed)."""
+    return root() / "course"
+
+
 def reference_dir() -> Path:
     """Committed smoke-profile executions of every notebook, checked by nbval."""
     return root() / "tests" / "reference"
