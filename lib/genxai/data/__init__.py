@@ -29,11 +29,13 @@ from .base import (
     to_uint8,
     to_unit,
 )
+from .sampling import balanced_indices
 
 __all__ = [
     "DataMissingError",
     "ImageSet",
     "available",
+    "balanced_indices",
     "check_images",
     "from_uint8",
     "from_unit",
