@@ -19,6 +19,7 @@ from genxai.gan_xai import DirectionConfig, GANConfig, InfoGANConfig
 from genxai.ganchors import DCGANConfig, EncoderConfig
 from genxai.ganmex import GANMEXConfig
 from genxai.models import ClassifierConfig, cache, get_or_train, is_cached
+from genxai.models.judges import JudgeConfig
 from genxai.scrabblegan import RecogniserConfig, ScrabbleGANConfig
 from genxai.stylex import PairClassifierConfig, StylExConfig
 from genxai.trains import ConceptClassifierConfig, VAEConfig, WGANGPConfig
@@ -30,6 +31,7 @@ _GAN = dict(n_train=64, epochs=1, batch_size=32, width=8)
 
 TINY = {
     "ClassifierConfig": ClassifierConfig(**_CLF),
+    "JudgeConfig": JudgeConfig(**_CLF),
     "ConceptClassifierConfig": ConceptClassifierConfig(**_CLF, monitor_n=16),
     "GANConfig": GANConfig(**_GAN, latent_dim=8, embed_dim=4, conditional=True),
     "InfoGANConfig": InfoGANConfig(**_GAN, noise_dim=4, hidden=16, lambda_aug=1.0),

@@ -66,17 +66,17 @@ def test_run_recorder_records_outputs_and_provenance(tmp_genxai):
     assert run["parameters"] == {"seed": 1}
 
 
-def test_paper_vs_ours_lookup_and_tolerance(monkeypatch):
+def test_paper_vs_ours_lookup_and_verdicts(monkeypatch):
     rows = [
-        {"metric": "acc", "paper": 0.9, "ours": "t.acc", "tolerance": 0.05},
-        {"metric": "missing", "paper": 1.0, "ours": "t.nope", "tolerance": None},
+        {"quantity": "acc", "paper": 0.9, "source": "Table 1", "ours": "t.acc", "target": {"op": ">=", "value": 0.85}},
+        {"quantity": "missing", "paper": 1.0, "source": "Table 2", "ours": "t.nope", "target": None, "no_target": "x"},
     ]
     monkeypatch.setattr(report, "load_paper_values", lambda paper: rows)
     df = report.paper_vs_ours("x", {"t": {"acc": 0.87}})
-    assert df.loc[0, "ok"] and abs(df.loc[0, "delta"] + 0.03) < 1e-9
-    assert pd.isna(df.loc[1, "ours"])
+    assert df.loc[0, "verdict"] == "met" and df.loc[0, "paper"] == 0.9 and df.loc[0, "our target"] == ">= 0.85"
+    assert pd.isna(df.loc[1, "ours"]) and df.loc[1, "verdict"] == "not comparable"
     df = report.paper_vs_ours("x", {"t": {"acc": 0.7}})
-    assert not df.loc[0, "ok"]
+    assert df.loc[0, "verdict"] == "missed"
 
 
 def test_missing_paper_values_names_the_file():

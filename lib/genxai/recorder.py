@@ -156,20 +156,26 @@ class RunRecorder:
         raise KeyError(f"paper_values/{self.paper}.json has no row with ours = {dotted!r}")
 
     def versus(self, dotted: str, fmt: str = "{:.3f}", ours: Any = None) -> str:
-        """``ours`` against the published number of ``dotted``, in words, e.g. "0.974 (paper: 0.99; within the
-        tolerance 0.02)"; rows whose reference is a target we set ourselves (not a published number) say so.
-        ``ours`` gives the value before it is written to ``metrics.json``."""
+        """``ours`` against the published number and our target of ``dotted``, in words, e.g. "0.974 (paper: 0.99;
+        our target >= 0.97: met)".  ``ours`` gives the value before it is written to ``metrics.json``."""
+        from .report import describe_target, verdict
+
         ours = self.metric(dotted) if ours is None else ours
         row = next((r for r in load_paper_values(self.paper) if r["ours"] == dotted), None)
         text = fmt.format(ours)
-        if row is None or row.get("paper") is None:
-            return f"{text} (the paper publishes no number for this)"
-        ref = "our acceptance target" if "target" in row["metric"].lower() else "paper"
-        text += f" ({ref}: {fmt.format(row['paper'])}"
-        tol = row.get("tolerance")
-        if tol is not None:
-            text += f"; {'within' if abs(ours - row['paper']) <= tol else 'outside'} the tolerance {tol:g}"
-        return text + ")"
+        if row is None:
+            return f"{text} (no paper-vs-ours row)"
+        parts = [f"paper: {fmt.format(row['paper'])}" if row.get("paper") is not None else "no published number"]
+        if row.get("target"):
+            metrics = (
+                json.loads((self.outdir / "metrics.json").read_text())
+                if (self.outdir / "metrics.json").exists()
+                else {}
+            )
+            _set(metrics, dotted, ours)
+            outcome, _ = verdict(row, metrics)
+            parts.append(f"our target {describe_target(row['target'])}: {outcome}")
+        return f"{text} ({'; '.join(parts)})"
 
     def explain(self, text: str, **values: Any) -> str:
         """Render "What this shows" Markdown from the run's own numbers and show it under a figure or table.
@@ -250,3 +256,11 @@ def start(work: str, run_name: str, profile: str, seed: int, device: str, **para
         run_name=f"run-{run_name}",
     )
     return Run(P, dev, rec)
+
+
+def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    """``tree[a][b] = value`` for ``dotted = "a.b"`` (creating the dicts on the way)."""
+    *head, last = dotted.split(".")
+    for part in head:
+        tree = tree.setdefault(part, {})
+    tree[last] = value

@@ -334,16 +334,24 @@ def _producer(f: Path, runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def summary(papers: Sequence[str], profile: str) -> str:
+    """Each work's paper-vs-ours table, then one line per work counting met / missed / not comparable verdicts."""
     import pandas as pd
 
-    lines = []
+    from .report import verdict_counts, verdict_line
+
+    lines, counts = [], []
     for paper in papers:
-        table = paths.results_dir(paper, profile, create=False) / "paper_vs_ours.csv"
+        folder = paths.results_dir(paper, profile, create=False)
+        table = folder / "paper_vs_ours.csv"
         if table.exists():
             df = pd.read_csv(table)
             lines.append(
                 f"\n== {paper}: paper vs ours ({profile} profile) ==\n" + df.to_string(index=False, max_colwidth=60)
             )
+        if (folder / "metrics.json").exists():
+            counts.append(verdict_line(paper, verdict_counts(paper, json.loads((folder / "metrics.json").read_text()))))
+    if counts:
+        lines.append("\n== verdicts ==\n" + "\n".join(counts))
     return "\n".join(lines)
 
 

@@ -30,12 +30,14 @@ from .base import (
     to_uint8,
     to_unit,
 )
+from .sampling import balanced_indices
 
 __all__ = [
     "DataCorruptError",
     "DataMissingError",
     "ImageSet",
     "available",
+    "balanced_indices",
     "check_images",
     "from_uint8",
     "from_unit",
