@@ -209,6 +209,19 @@ class RunRecorder:
             metrics = json.loads((self.outdir / "metrics.json").read_text())
         table = paper_vs_ours(self.paper, metrics)
         self.write_table(table, "paper_vs_ours")
+        measured = table[table["ours"].notna()]  # rows of this notebook (the others are filled in by their own)
+        counts = measured["verdict"].value_counts()
+        misses = measured[measured["verdict"] == "missed"]
+        self.explain(
+            "Of the {n} paper-vs-ours rows this notebook measures, {met} meet our target, {missed} miss it and {nc} "
+            "cannot be compared (no target, or a paper number from another setting; the reason column says which)."
+            "{misses}",
+            n=len(measured),
+            met=int(counts.get("met", 0)),
+            missed=int(counts.get("missed", 0)),
+            nc=int(counts.get("not comparable", 0)),
+            misses="".join(f"\n- **Missed:** {r['quantity']}: {r['reason']}." for _, r in misses.iterrows()),
+        )
         return table
 
     @staticmethod
