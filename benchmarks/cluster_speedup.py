@@ -21,12 +21,20 @@ import time
 from genxai.executor import map_seeds
 
 #: A classifier job of about 5-10 s on one thread (long enough that starting the workers is a small part).
-STUDY = {"dataset": "digits", "epochs": 20, "width": 16, "batch_size": 32, "lr": 5e-3, "max_shift": 0,
-         "max_rotate": 0.0}
+STUDY = {
+    "dataset": "digits",
+    "epochs": 20,
+    "width": 16,
+    "batch_size": 32,
+    "lr": 5e-3,
+    "max_shift": 0,
+    "max_rotate": 0.0,
+}
 
 
 def train_seed(config: dict, seed: int) -> dict:
     from genxai.models import ClassifierConfig, get_or_train
+
     model = get_or_train(ClassifierConfig(**config, seed=seed), progress=False)
     return {"test_acc": model.metrics["test_acc"]}
 
@@ -34,8 +42,15 @@ def train_seed(config: dict, seed: int) -> dict:
 def timed(workers: int, seeds: list[int], scheduler: str | None):
     with tempfile.TemporaryDirectory() as cache:
         started = time.perf_counter()
-        table = map_seeds(train_seed, {"digits": STUDY}, seeds, scheduler=scheduler, workers=workers, threads=1,
-                          env={"GENXAI_CACHE_DIR": cache})
+        table = map_seeds(
+            train_seed,
+            {"digits": STUDY},
+            seeds,
+            scheduler=scheduler,
+            workers=workers,
+            threads=1,
+            env={"GENXAI_CACHE_DIR": cache},
+        )
         return time.perf_counter() - started, table
 
 
@@ -52,13 +67,19 @@ def main() -> None:
     two, t2 = timed(2, seeds, args.scheduler)
     load.append(os.getloadavg()[0])
     where = "Dask LocalCluster" if args.scheduler else "local processes"
-    print(f"{os.cpu_count()} cores; 1-minute load average before, between and after: "
-          + ", ".join(f"{v:.1f}" for v in load))
-    print(f"{len(seeds)} one-thread jobs on {where}: mean job {t1.job_s.mean():.1f} s on 1 worker, "
-          f"{t2.job_s.mean():.1f} s on 2")
+    print(
+        f"{os.cpu_count()} cores; 1-minute load average before, between and after: "
+        + ", ".join(f"{v:.1f}" for v in load)
+    )
+    print(
+        f"{len(seeds)} one-thread jobs on {where}: mean job {t1.job_s.mean():.1f} s on 1 worker, "
+        f"{t2.job_s.mean():.1f} s on 2"
+    )
     print(f"1 worker: {one:.1f} s; 2 workers: {two:.1f} s; speed-up {one / two:.2f}x")
-    print(f"same results on 1 and 2 workers: {t1.test_acc.tolist() == t2.test_acc.tolist()}; "
-          f"workers used: {sorted(set(t2.worker))}")
+    print(
+        f"same results on 1 and 2 workers: {t1.test_acc.tolist() == t2.test_acc.tolist()}; "
+        f"workers used: {sorted(set(t2.worker))}"
+    )
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from genxai.latent import DirectionModel, Deformator, Generator, Reconstructor, discovery_step
-from genxai.latent.gan import Discriminator, gan_losses
+from genxai.gan_xai import Deformator, DirectionModel, Generator, Reconstructor, discovery_step
+from genxai.gan_xai.gan import Discriminator, gan_losses
 
 
 def gan_step_time(attention: bool, width: int = 32, batch: int = 32, reps: int = 20) -> float:
@@ -31,6 +31,7 @@ def gan_step_time(attention: bool, width: int = 32, batch: int = 32, reps: int =
         opt_g.zero_grad()
         loss.backward()
         opt_g.step()
+
     step()
     t = time.perf_counter()
     for _ in range(reps):

@@ -18,8 +18,8 @@ import time
 import torch
 
 from genxai import profiles
-from genxai.anchors import DCGANConfig
-from genxai.anchors.samplers import anchor_loss
+from genxai.ganchors import DCGANConfig
+from genxai.ganchors.samplers import anchor_loss
 from genxai.models.parallel import get_or_train_many
 
 
@@ -47,7 +47,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     P = profiles.get("ganchors", args.profile)
     [gan] = get_or_train_many([DCGANConfig(dataset=args.dataset, **P.gan)])
-    nchw = copy.deepcopy(gan.model.G).train()      # BN in train mode, as batch_bn and batch_bn_reuse
+    nchw = copy.deepcopy(gan.model.G).train()  # BN in train mode, as batch_bn and batch_bn_reuse
     for p in nchw.parameters():
         p.requires_grad_(False)
     nhwc = copy.deepcopy(nchw).to(memory_format=torch.channels_last)
@@ -57,7 +57,7 @@ def main() -> None:
     print("batch  NCHW ms/step  NHWC ms/step  NHWC/NCHW")
     for batch in (8, 32, 64):
         runs = {"nchw": [], "nhwc": []}
-        for _ in range(args.repeats):   # alternate, so that a busy moment hits both settings
+        for _ in range(args.repeats):  # alternate, so that a busy moment hits both settings
             runs["nchw"].append(step_ms(nchw, batch, args.steps))
             runs["nhwc"].append(step_ms(nhwc, batch, args.steps))
         a, b = (sorted(v)[len(v) // 2] for v in (runs["nchw"], runs["nhwc"]))

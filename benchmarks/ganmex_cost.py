@@ -15,9 +15,9 @@ import time
 import torch
 
 from genxai import profiles, repro
-from genxai.attribution import attribute
-from genxai.baselines import make_baseline
 from genxai.ganmex import GANMEXConfig
+from genxai.ganmex.attribution import attribute
+from genxai.ganmex.baselines import make_baseline
 from genxai.ganmex.experiments import runner_up
 from genxai.models import ClassifierConfig, get_or_train
 
@@ -42,13 +42,15 @@ def main() -> None:
     clf_cfg = ClassifierConfig(dataset="mnist", seed=0, **P.classifier)
     clf = get_or_train(clf_cfg).model
     G = get_or_train(GANMEXConfig(classifier=clf_cfg, seed=0, **P.gan)).model.generator
-    x = clf_cfg.data("test").images[:args.batch]
+    x = clf_cfg.data("test").images[: args.batch]
     c_o, c_t = clf(x).argmax(1), runner_up(clf, x)
     base = make_baseline("ganmex", x, c_t, generator=G)
     t_gen = best_of(lambda: make_baseline("ganmex", x, c_t, generator=G), args.repeats)
     t_ig = best_of(lambda: attribute("ig", clf, x, c_o, base, n_steps=50), args.repeats)
-    print(f"batch {args.batch}, threads {torch.get_num_threads()}: GANMEX baselines {t_gen * 1e3:.1f} ms, "
-          f"IG-50 {t_ig * 1e3:.1f} ms, ratio {t_gen / t_ig:.3%} (target < 5%)")
+    print(
+        f"batch {args.batch}, threads {torch.get_num_threads()}: GANMEX baselines {t_gen * 1e3:.1f} ms, "
+        f"IG-50 {t_ig * 1e3:.1f} ms, ratio {t_gen / t_ig:.3%} (target < 5%)"
+    )
 
 
 if __name__ == "__main__":

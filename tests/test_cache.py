@@ -38,10 +38,11 @@ def test_get_or_train_caches_and_reloads(tmp_genxai, monkeypatch):
     assert is_cached(cfg)
     record = json.loads(trained.path.with_suffix(".json").read_text())
     assert record["config"]["epochs"] == 2 and len(record["history"]) == 2
-    assert record["metrics"]["test_acc"] > 0.5           # it really learned the 8x8 digits
+    assert record["metrics"]["test_acc"] > 0.5  # it really learned the 8x8 digits
 
     def boom(*a, **k):
         raise AssertionError("must not retrain a cached model")
+
     monkeypatch.setattr(ClassifierConfig, "fit", boom)
     again = get_or_train(cfg)
     for (k, v), (_, w) in zip(trained.model.state_dict().items(), again.model.state_dict().items()):
@@ -56,6 +57,7 @@ def test_killed_training_resumes_to_the_same_model(tmp_genxai, monkeypatch):
     sidecar.unlink()
 
     from genxai import train
+
     original_fit = train.Trainer.fit
 
     def killed_fit(self, epoch_fn):
@@ -63,7 +65,9 @@ def test_killed_training_resumes_to_the_same_model(tmp_genxai, monkeypatch):
             if epoch == 1:
                 raise KeyboardInterrupt
             return epoch_fn(epoch)
+
         return original_fit(self, dying)
+
     monkeypatch.setattr(train.Trainer, "fit", killed_fit)
     with pytest.raises(KeyboardInterrupt):
         get_or_train(cfg, progress=False)

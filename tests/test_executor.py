@@ -7,18 +7,18 @@ import os
 
 import pytest
 
-from genxai import executor, run
+from genxai import cli, executor, paths, runner
 
 PARAMS = 'profile: str = "cpu"  # which profile\nseed: int = {seed}  # seed\ndevice: str = "cpu"  # device'
 # trains a small classifier through the model cache and records what it learned
 TRAIN = """
 import torch
-from genxai import repro
+from genxai import recorder, repro
 from genxai.models import ClassifierConfig, get_or_train
 repro.seed_everything(seed)
 model = get_or_train(ClassifierConfig(dataset="digits", epochs=1, width=4, batch_size=64, lr=2e-2, max_shift=0,
                                       max_rotate=0.0, seed=seed), progress=False)
-rec = repro.RunRecorder("{paper}", profile, parameters=dict(seed=seed), run_name="run-{name}")
+rec = recorder.RunRecorder("{paper}", profile, parameters=dict(seed=seed), run_name="run-{name}")
 rec.write_metrics({{"{name}": {{"test_acc": model.metrics["test_acc"], "threads": torch.get_num_threads(),
     "weights_l1": float(sum(p.double().abs().sum() for p in model.model.parameters()))}}}})
 rec.finish()
@@ -27,12 +27,16 @@ rec.finish()
 
 def _notebook(root, paper, name, body, seed=0):
     import nbformat  # imported here: the study workers import this module and need not pay for it
+
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     params = nbformat.v4.new_code_cell(PARAMS.format(seed=seed))
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {paper}"), params,
-                nbformat.v4.new_code_cell(body.format(paper=paper, name=name))]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(f"# {paper}"),
+        params,
+        nbformat.v4.new_code_cell(body.format(paper=paper, name=name)),
+    ]
     (root / "notebooks" / paper).mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, root / "notebooks" / paper / f"{name}.ipynb")
 
@@ -47,12 +51,13 @@ def _use(root, monkeypatch, name):
 @pytest.mark.slow
 def test_notebooks_on_a_2_worker_local_cluster_match_a_local_run(tmp_path, monkeypatch):
     import nbformat
+
     monkeypatch.setenv("GENXAI_ROOT", str(tmp_path))
     monkeypatch.setenv("GENXAI_THREADS", "1")
     _notebook(tmp_path, "alpha", "01_train", TRAIN, seed=0)
     _notebook(tmp_path, "beta", "01_train", TRAIN, seed=1)
     local = _use(tmp_path, monkeypatch, "local")
-    run.reproduce(None, "smoke", progress=False)
+    runner.reproduce(None, "smoke", progress=False)
 
     # a failing notebook first in alpha: alpha's next notebook and beta still run
     _notebook(tmp_path, "alpha", "00_fail", "raise RuntimeError('deliberate failure')")
@@ -62,11 +67,16 @@ def test_notebooks_on_a_2_worker_local_cluster_match_a_local_run(tmp_path, monke
     [failure] = failed.value.failures
     assert failure["notebook"] == "notebooks/alpha/00_fail.ipynb"
     assert "deliberate failure" in failure["error"] and "Traceback" in failure["error"]
-    assert (cluster / "alpha" / "00_fail.FAILED.ipynb").exists() and not (cluster / "alpha" / "00_fail.ipynb").exists()
-    assert sorted(r["notebook"] for r in failed.value.runs) == ["notebooks/alpha/01_train.ipynb",
-                                                                 "notebooks/beta/01_train.ipynb"]
+    kept = paths.failed_dir("alpha", "00_fail", "smoke")  # the runner's place for a failed run, as locally
+    assert failure["kept"] == str(kept) and (kept / "00_fail.ipynb").exists()
+    assert not (cluster / "alpha" / "00_fail.ipynb").exists()
+    assert isinstance(failed.value, runner.NotebookFailed) and str(kept) in str(failed.value)
+    assert sorted(r["notebook"] for r in failed.value.runs) == [
+        "notebooks/alpha/01_train.ipynb",
+        "notebooks/beta/01_train.ipynb",
+    ]
 
-    for paper in ("alpha", "beta"):   # same metrics as the local run, at the same thread count
+    for paper in ("alpha", "beta"):  # same metrics as the local run, at the same thread count
         ours = json.loads((cluster / paper / "metrics.json").read_text())
         theirs = json.loads((local / paper / "metrics.json").read_text())
         assert ours == theirs and ours["01_train"]["threads"] == 1 and ours["01_train"]["test_acc"] > 0.3
@@ -79,7 +89,7 @@ def test_notebooks_on_a_2_worker_local_cluster_match_a_local_run(tmp_path, monke
     assert files["beta/metrics.json"]["produced_by"] == "notebooks/beta/01_train.ipynb"
     assert files["beta/metrics.json"]["worker"].startswith("tcp://")
     assert files["alpha/01_train.ipynb"]["parameters"] == {"profile": "smoke"}
-    assert not any("FAILED" in path for path in files)
+    assert not any("00_fail" in path for path in files)
     # the local run's manifest has the same files, without workers
     local_files = {e["path"]: e for e in json.loads((local / "MANIFEST.json").read_text())["files"]}
     assert set(local_files) == set(files) and "worker" not in local_files["beta/metrics.json"]
@@ -87,7 +97,7 @@ def test_notebooks_on_a_2_worker_local_cluster_match_a_local_run(tmp_path, monke
 
 def test_reproduce_refuses_references_on_a_cluster(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GENXAI_ROOT", str(tmp_path))
-    assert run.main(["reproduce", "--scheduler", "local", "--profile", "smoke", "--reference"]) == 2
+    assert cli.main(["reproduce", "--scheduler", "local", "--profile", "smoke", "--reference"]) == 2
     assert "--reference runs locally" in capsys.readouterr().err
 
 
@@ -95,25 +105,38 @@ def _draw(config, seed):
     import torch
 
     from genxai import repro
+
     repro.seed_everything(seed)
     if seed == config.get("fail_seed"):
         raise ValueError(f"seed {seed} is deliberately bad")
-    return {"draw": float(torch.randn(()) * config["scale"]), "torch_threads": torch.get_num_threads(),
-            "genxai_threads": os.environ["GENXAI_THREADS"], "marker": os.environ.get("STUDY_MARKER")}
+    return {
+        "draw": float(torch.randn(()) * config["scale"]),
+        "torch_threads": torch.get_num_threads(),
+        "genxai_threads": os.environ["GENXAI_THREADS"],
+        "marker": os.environ.get("STUDY_MARKER"),
+    }
 
 
 def test_map_seeds_gives_one_table_wherever_it_runs(monkeypatch):
     configs = {"small": {"scale": 1.0}, "large": {"scale": 10.0}}
     here = executor.map_seeds(_draw, configs, [0, 1], env={"STUDY_MARKER": "m"})
-    assert list(here.columns) == ["config", "seed", "draw", "torch_threads", "genxai_threads", "marker",
-                                  "worker", "job_s"]
+    assert list(here.columns) == [
+        "config",
+        "seed",
+        "draw",
+        "torch_threads",
+        "genxai_threads",
+        "marker",
+        "worker",
+        "job_s",
+    ]
     assert list(zip(here.config, here.seed)) == [("small", 0), ("small", 1), ("large", 0), ("large", 1)]
     assert here.draw[2] == pytest.approx(10 * here.draw[0]) and here.draw[0] != here.draw[1]
     assert set(here.torch_threads) == {1} and set(here.genxai_threads) == {"1"} and set(here.marker) == {"m"}
-    assert "STUDY_MARKER" not in os.environ                      # the job's environment is undone
+    assert "STUDY_MARKER" not in os.environ  # the job's environment is undone
 
     cols = ["config", "seed", "draw", "torch_threads", "genxai_threads", "marker"]
-    for scheduler in (None, "local"):                             # 2 local processes, a 2-worker LocalCluster
+    for scheduler in (None, "local"):  # 2 local processes, a 2-worker LocalCluster
         there = executor.map_seeds(_draw, configs, [0, 1], scheduler=scheduler, workers=2, env={"STUDY_MARKER": "m"})
         assert there[cols].equals(here[cols]), scheduler
     assert there.worker.str.startswith("tcp://").all()

@@ -1,5 +1,5 @@
 """Latent-direction discovery, direction effects, conditioning accuracy and the latent explorer,
-on toy generators (any object following genxai.latent.protocol works)."""
+on toy generators (any object following genxai.gan_xai.protocol works)."""
 
 from typing import Any
 
@@ -7,9 +7,21 @@ import pytest
 import torch
 from torch import nn
 
-from genxai.latent import (Deformator, DirectionConfig, DirectionModel, GANConfig, LatentExplorer, Reconstructor,
-                           conditioning_accuracy, direction_accuracy, direction_effects, discovery_step,
-                           sample_shifts, shifted_grid, summarize_effects)
+from genxai.explorer import LatentExplorer
+from genxai.gan_xai import (
+    Deformator,
+    DirectionConfig,
+    DirectionModel,
+    GANConfig,
+    Reconstructor,
+    conditioning_accuracy,
+    direction_accuracy,
+    direction_effects,
+    discovery_step,
+    sample_shifts,
+    shifted_grid,
+    summarize_effects,
+)
 
 torch.set_num_threads(1)
 
@@ -22,7 +34,7 @@ class BlobGenerator(nn.Module):
         self.latent_dim = latent_dim
         masks = torch.zeros(latent_dim, 8, 8)
         for i in range(latent_dim):
-            masks[i, (i // 2) * 4:(i // 2) * 4 + 4, (i % 2) * 4:(i % 2) * 4 + 4] = 1.0
+            masks[i, (i // 2) * 4 : (i // 2) * 4 + 4, (i % 2) * 4 : (i % 2) * 4 + 4] = 1.0
         self.register_buffer("masks", masks)
 
     def sample_latent(self, n: int, generator=None) -> torch.Tensor:
@@ -40,7 +52,7 @@ class SignClassifier(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.dummy = nn.Parameter(torch.zeros(1))   # predict_logits reads the device from a parameter
+        self.dummy = nn.Parameter(torch.zeros(1))  # predict_logits reads the device from a parameter
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = x[:, 0, :4, :4].mean((1, 2))
@@ -83,18 +95,18 @@ def test_discovery_learns_distinguishable_directions_on_a_toy_generator():
     acc = direction_accuracy(G, model, 4, 64, 3.0, 0.5, torch.Generator().manual_seed(1))
     assert acc["chance"] == 0.25
     assert acc["accuracy"] > 0.8 and acc["accuracy"] > before + 0.2
-    assert not torch.allclose(model.deformator.directions(), A0)      # A is trained, not only R
+    assert not torch.allclose(model.deformator.directions(), A0)  # A is trained, not only R
     D = model.deformator.directions()
     assert torch.allclose(D @ D.T, torch.eye(4), atol=1e-4)
 
 
 def test_direction_effects_tell_content_from_style():
     G, clf = BlobGenerator(4), SignClassifier()
-    dirs = torch.eye(4)[:2]                              # axis 0: flips the label; axis 1: never
+    dirs = torch.eye(4)[:2]  # axis 0: flips the label; axis 1: never
     eff = direction_effects(G, dirs, clf, shift=6.0, n=200, generator=torch.Generator().manual_seed(0))
-    assert eff[0]["kind"] == "content" and eff[0]["label_change"] > 0.45   # one sign of the shift flips it
+    assert eff[0]["kind"] == "content" and eff[0]["label_change"] > 0.45  # one sign of the shift flips it
     assert eff[1]["kind"] == "style" and eff[1]["label_change"] == 0.0
-    assert eff[1]["pixel_change"] > 0.05                 # style directions still move pixels
+    assert eff[1]["pixel_change"] > 0.05  # style directions still move pixels
     s = summarize_effects(eff)
     assert s["n_content"] == 1 and s["n_style"] == 1
 
@@ -105,7 +117,7 @@ def test_shifted_grid_moves_along_one_direction():
     grid = shifted_grid(G, torch.tensor([0.0, 1.0, 0.0, 0.0]), z, torch.tensor([-2.0, 0.0, 2.0]))
     assert grid.shape == (2, 3, 1, 8, 8)
     assert grid[0, 2, 0, 0, 5] > 0 > grid[0, 0, 0, 0, 5] and grid[0, 1].abs().max() == 0
-    assert grid[0, 2, 0, 0, 0] == 0                        # blob 0 untouched
+    assert grid[0, 2, 0, 0, 0] == 0  # blob 0 untouched
 
 
 class LabelPainter(nn.Module):
@@ -139,22 +151,29 @@ def test_conditioning_accuracy_counts_requested_labels():
 
 def test_explorer_callbacks_update_image_and_prediction():
     G, clf = BlobGenerator(4), SignClassifier()
-    ex = LatentExplorer(G, torch.eye(4)[:2], clf, z=torch.tensor([-1.0, 0.0, 0.0, 0.0]), class_names=["dark", "bright"])
+    ex = LatentExplorer.for_generator(
+        G,
+        torch.eye(4)[:2],
+        clf,
+        z=torch.tensor([-1.0, 0.0, 0.0, 0.0]),
+        class_names=["dark", "bright"],
+        names=["content", "style"],
+        span=6.0,
+    )
     assert ex.prediction == 0 and "dark" in ex.label()
-    ex.on_slider(0, {"new": 3.0})                           # move along the content axis
+    ex.set_shift(0, 3.0)  # move along the content axis
     assert torch.allclose(ex.image, G(torch.tensor([[2.0, 0.0, 0.0, 0.0]]))[0])
     assert ex.prediction == 1 and "bright" in ex.label()
-    ex.on_slider(1, {"new": -2.0})
+    ex.set_shift(1, -2.0)
     assert torch.allclose(ex.latent(), torch.tensor([[2.0, -2.0, 0.0, 0.0]]))
     ex.reset()
     assert ex.prediction == 0 and ex.shifts.abs().sum() == 0
     # the ipywidgets wiring: moving a slider runs the same callback (no browser needed)
-    ui = ex.widget(names=["content", "style"])
-    png_before = ex._image_view.value
+    png_before = ex.image_view.value
     ex.sliders[0].value = 4.0
     assert ex.shifts[0] == 4.0 and ex.prediction == 1
-    assert ex._image_view.value != png_before and "bright" in ex._label_view.value
-    assert len(ui.children) == 2
+    assert ex.image_view.value != png_before and "bright" in ex.label_view.value
+    assert ex.button is None and [s.description for s in ex.sliders] == ["content", "style"]
 
 
 def test_direction_config_cache_key_covers_the_generator():
@@ -169,4 +188,5 @@ def test_conditioning_accuracy_detects_a_wrong_conditioning():
     class Shifted(LabelReader):
         def forward(self, x):
             return LabelReader()(x).roll(1, 1)
+
     assert conditioning_accuracy(LabelPainter(), Shifted(), n_per_class=3)["accuracy"] == 0.0

@@ -1,12 +1,22 @@
-"""genxai.latent: SAGAN attention, GAN/CGAN, InfoGAN pieces and the matching accuracy."""
+"""genxai.gan_xai: SAGAN attention, GAN/CGAN, InfoGAN pieces and the matching accuracy."""
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from genxai.latent import (Discriminator, GANConfig, Generator, InfoGANConfig, InfoGenerator, SelfAttention,
-                           attention_maps, check_generator, info_loss, matched_accuracy)
+from genxai.gan_xai import (
+    Discriminator,
+    GANConfig,
+    Generator,
+    InfoGANConfig,
+    InfoGenerator,
+    SelfAttention,
+    attention_maps,
+    check_generator,
+    info_loss,
+    matched_accuracy,
+)
 
 torch.set_num_threads(1)
 
@@ -15,11 +25,11 @@ def test_attention_starts_as_identity_and_rows_are_distributions():
     torch.manual_seed(0)
     block = SelfAttention(16)
     x = torch.randn(2, 16, 5, 6)
-    assert torch.equal(block(x), x)                       # gamma = 0 at init
+    assert torch.equal(block(x), x)  # gamma = 0 at init
     attn = block.last_attention
     assert attn.shape == (2, 30, 30)
     assert torch.allclose(attn.sum(-1), torch.ones(2, 30), atol=1e-5)
-    assert block.query.out_channels == 2 and block.value.out_channels == 16   # C/8 and C
+    assert block.query.out_channels == 2 and block.value.out_channels == 16  # C/8 and C
     block.gamma.data.fill_(1.0)
     assert not torch.allclose(block(x), x)
 
@@ -30,10 +40,12 @@ def test_attention_is_sagans_formula():
     block = SelfAttention(16)
     block.gamma.data.fill_(0.7)
     x = torch.randn(2, 16, 3, 4)
+
     def conv1x1(layer):  # a 1x1 convolution written out as a sum over input channels
         return (torch.einsum("oc,bchw->bohw", layer.weight[:, :, 0, 0], x) + layer.bias.view(1, -1, 1, 1)).flatten(2)
+
     q, k, v = conv1x1(block.query), conv1x1(block.key), conv1x1(block.value)
-    beta = torch.softmax(torch.einsum("bci,bcj->bij", q, k), dim=-1)      # (B, N_query, N_key)
+    beta = torch.softmax(torch.einsum("bci,bcj->bij", q, k), dim=-1)  # (B, N_query, N_key)
     o = torch.einsum("bij,bcj->bci", beta, v).view(2, 16, 3, 4)
     assert torch.allclose(block(x), 0.7 * o + x, atol=1e-5)
     assert torch.allclose(block.last_attention, beta, atol=1e-6)
@@ -48,7 +60,7 @@ def test_attention_maps_pick_the_query_row():
     attn = G.attn.last_attention
     assert torch.allclose(maps[:, 0].flatten(1), attn[:, 0])
     assert torch.allclose(maps[:, 1].flatten(1), attn[:, 14 * 14 - 1])
-    assert torch.allclose(maps[:, 2].flatten(1), attn[:, 5 * 14 + 10])   # (10, 21) -> (5, 10)
+    assert torch.allclose(maps[:, 2].flatten(1), attn[:, 5 * 14 + 10])  # (10, 21) -> (5, 10)
     assert torch.allclose(maps.sum((-1, -2)), torch.ones(3, 3), atol=1e-5)
     _, up = attention_maps(G, z, [(3, 4)], upsample=True)
     assert up.shape == (3, 1, 28, 28)
@@ -95,7 +107,7 @@ def test_infogan_input_layout_and_loss():
     mu, logvar = torch.zeros(64, 2), torch.zeros(64, 2)
     total, ce, nll = info_loss((logits, mu, logvar), cat, cont, 1.0, 0.1)
     assert torch.isclose(ce, F.cross_entropy(logits, cat))
-    assert torch.isclose(nll, 0.5 * (cont ** 2).sum(1).mean())
+    assert torch.isclose(nll, 0.5 * (cont**2).sum(1).mean())
     assert torch.isclose(total, ce + 0.1 * nll)
     # a perfect Q (right code, right mean, small variance) scores better than a wrong one
     perfect = info_loss((F.one_hot(cat, 10).float() * 20, cont, torch.full_like(cont, -4.0)), cat, cont)[0]
@@ -109,16 +121,20 @@ def test_matched_accuracy_is_invariant_to_code_permutation():
     acc, mapping = matched_accuracy(perm[labels], labels, 10, 10)
     assert acc == 1.0 and all(mapping[perm[c]] == c for c in range(10))
     noisy = perm[labels].copy()
-    noisy[:100] = (noisy[:100] + 1) % 10          # 100 of 500 codes wrong
+    noisy[:100] = (noisy[:100] + 1) % 10  # 100 of 500 codes wrong
     assert matched_accuracy(noisy, labels, 10, 10)[0] == pytest.approx(0.8, abs=0.02)
     # two codes collapsed onto one digit can only be matched once
     assert matched_accuracy(np.array([0, 1, 2, 3]), np.array([5, 5, 5, 5]))[0] == 0.25
 
 
-@pytest.mark.parametrize("config", [GANConfig(conditional=True, n_train=128, epochs=1, width=4, latent_dim=8,
-                                              batch_size=32),
-                                    InfoGANConfig(n_train=128, epochs=1, width=4, noise_dim=4, hidden=16, batch_size=32)],
-                         ids=["cgan", "infogan"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        GANConfig(conditional=True, n_train=128, epochs=1, width=4, latent_dim=8, batch_size=32),
+        InfoGANConfig(n_train=128, epochs=1, width=4, noise_dim=4, hidden=16, batch_size=32),
+    ],
+    ids=["cgan", "infogan"],
+)
 def test_one_epoch_of_training_gives_finite_losses_and_resumes(config, tmp_path):
     torch.manual_seed(0)
     model = config.build()
@@ -133,10 +149,11 @@ def test_one_epoch_of_training_gives_finite_losses_and_resumes(config, tmp_path)
 
 
 def test_attention_stroke_correlation_separates_digit_shaped_maps():
-    from genxai.latent import attention_stroke_correlation
+    from genxai.gan_xai import attention_stroke_correlation
+
     images = -torch.ones(2, 1, 28, 28)
-    images[:, :, 4:24, 12:16] = 1.0                       # a vertical bar
-    digit_like = torch.nn.functional.adaptive_avg_pool2d(images, 14)[:, None, 0] + 1   # (2, 1, 14, 14)
+    images[:, :, 4:24, 12:16] = 1.0  # a vertical bar
+    digit_like = torch.nn.functional.adaptive_avg_pool2d(images, 14)[:, None, 0] + 1  # (2, 1, 14, 14)
     uniform = torch.rand(2, 1, 14, 14, generator=torch.Generator().manual_seed(0))
     maps = torch.cat([digit_like, uniform], 1)
     on = torch.tensor([[True, False], [True, False]])
@@ -146,18 +163,19 @@ def test_attention_stroke_correlation_separates_digit_shaped_maps():
 
 
 def test_attention_maps_take_per_image_queries_picked_on_and_off_the_stroke():
-    from genxai.latent.plots import stroke_mask, stroke_queries
+    from genxai.gan_xai.plots import stroke_mask, stroke_queries
+
     torch.manual_seed(0)
     G = Generator(latent_dim=8, width=8, attention=True).eval()
     z = torch.randn(2, 8)
     images = -torch.ones(2, 1, 28, 28)
-    images[0, 0, 10:18, 12:15] = 1.0                      # a vertical bar
-    images[1, 0, 5:8, 5:20] = 1.0                         # a horizontal bar
+    images[0, 0, 10:18, 12:15] = 1.0  # a vertical bar
+    images[1, 0, 5:8, 5:20] = 1.0  # a horizontal bar
     q = stroke_queries(images, n_on=3, n_off=2, generator=torch.Generator().manual_seed(0))
     assert q.shape == (2, 5, 2)
     on = stroke_mask(images, q)
     assert on[:, :3].all() and not on[:, 3:].any()
-    assert ((q >= 2) & (q < 26)).all()                    # margin
+    assert ((q >= 2) & (q < 26)).all()  # margin
     _, maps = attention_maps(G, z, q)
     attn = G.attn.last_attention
     for b in range(2):
@@ -169,7 +187,8 @@ def test_attention_maps_take_per_image_queries_picked_on_and_off_the_stroke():
 
 
 def test_infogan_d_step_sends_the_mutual_information_gradient_into_the_shared_body():
-    from genxai.latent.infogan import d_step_loss
+    from genxai.gan_xai.infogan import d_step_loss
+
     cfg = InfoGANConfig(width=4, noise_dim=4, hidden=16)
     torch.manual_seed(0)
     model = cfg.build()
@@ -183,11 +202,11 @@ def test_infogan_d_step_sends_the_mutual_information_gradient_into_the_shared_bo
         grads[lam] = torch.cat([p.grad.flatten() for p in D.body.parameters()])
         if lam:
             assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in Q.cat.parameters())
-    assert not torch.allclose(grads[0.0], grads[1.0])         # the MI term reaches D's body
+    assert not torch.allclose(grads[0.0], grads[1.0])  # the MI term reaches D's body
     # fixed_std ignores Q's log-variance: unit-variance Gaussian NLL
     mu = torch.zeros(16, 2)
     fixed = info_loss((torch.zeros(16, 10), mu, torch.full_like(mu, -3.0)), cat, cont, 0.0, 1.0, fixed_std=True)[2]
-    assert torch.isclose(fixed, 0.5 * (cont ** 2).sum(1).mean())
+    assert torch.isclose(fixed, 0.5 * (cont**2).sum(1).mean())
 
 
 def test_random_affine_is_identity_at_zero_range_keeps_background_and_passes_gradients():
@@ -197,14 +216,15 @@ def test_random_affine_is_identity_at_zero_range_keeps_background_and_passes_gra
     def seeded(*args, **kw):
         torch.manual_seed(3)
         return random_affine(*args, **kw)
+
     x = -torch.ones(4, 1, 28, 28)
     x[:, :, 8:20, 12:16] = 1.0
     assert torch.allclose(seeded(x, 0, max_rotate=0, max_scale=0), x, atol=1e-5)
     blank = -torch.ones(4, 1, 28, 28)
     assert torch.allclose(seeded(blank, 2, max_rotate=25), blank, atol=1e-6)  # padding is background, not grey
     moved = seeded(x, 2, max_rotate=30)
-    assert torch.equal(moved, seeded(x, 2, max_rotate=30))                    # seeded: reproducible
-    assert (moved - x).abs().amax(dim=(1, 2, 3)).min() > 0.5                  # every image really moves
+    assert torch.equal(moved, seeded(x, 2, max_rotate=30))  # seeded: reproducible
+    assert (moved - x).abs().amax(dim=(1, 2, 3)).min() > 0.5  # every image really moves
     assert moved.min() >= -1 - 1e-5 and moved.max() <= 1 + 1e-5
     # a shift of at most one pixel, no rotation or zoom: the 4-pixel bar keeps its width and moves <= 1 column
     torch.manual_seed(0)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import textwrap
 
 import numpy as np
-import torch
 
-from genxai.anchors import AnchorImage, BatchSampler, SearchConfig, anchor_loss, slic_segments
-from genxai.anchors.celeba import load_user_setup
+from genxai.ganchors import AnchorImage, BatchSampler, SearchConfig, anchor_loss, slic_segments
+from genxai.ganchors.celeba import load_user_setup
 
 
 def test_missing_files_are_named(tmp_path):
@@ -19,11 +18,13 @@ def test_missing_files_are_named(tmp_path):
 
 def test_tiny_rgb_fixture_runs_an_anchor(tmp_path):
     from PIL import Image
+
     (tmp_path / "faces").mkdir()
     rng = np.random.default_rng(0)
     for i in range(2):
         Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "faces" / f"{i}.png")
-    (tmp_path / "gen.py").write_text(textwrap.dedent("""
+    (tmp_path / "gen.py").write_text(
+        textwrap.dedent("""
         import torch
         from torch import nn
         class G(nn.Module):
@@ -36,22 +37,27 @@ def test_tiny_rgb_fixture_runs_an_anchor(tmp_path):
                 return torch.tanh(self.fc(z.flatten(1))).view(-1, 3, 16, 16)
         def load_generator():
             return G()
-    """))
-    (tmp_path / "clf.py").write_text(textwrap.dedent("""
+    """)
+    )
+    (tmp_path / "clf.py").write_text(
+        textwrap.dedent("""
         import torch
         from torch import nn
         def load_classifier():
             torch.manual_seed(1)
             return nn.Sequential(nn.Flatten(), nn.Linear(3 * 16 * 16, 2))
-    """))
-    setup, missing = load_user_setup(str(tmp_path / "gen.py"), str(tmp_path / "clf.py"),
-                                     str(tmp_path / "faces"), size=16)
+    """)
+    )
+    setup, missing = load_user_setup(
+        str(tmp_path / "gen.py"), str(tmp_path / "clf.py"), str(tmp_path / "faces"), size=16
+    )
     assert missing == [] and setup.images.shape == (2, 3, 16, 16)
     xi = 0.3
     sampler = BatchSampler(setup.generator, xi=xi, n_latents=8, lr=0.1, nz=6)
-    seg = lambda x: slic_segments(x, 4, 20)  # noqa: E731
-    exp = AnchorImage(setup.classifier, sampler, seg,
-                      SearchConfig(batch_size=8, coverage_samples=20, max_anchor_size=2)).explain(setup.images[0])
+    seg = lambda x: slic_segments(x, 4, 20)
+    exp = AnchorImage(
+        setup.classifier, sampler, seg, SearchConfig(batch_size=8, coverage_samples=20, max_anchor_size=2)
+    ).explain(setup.images[0])
     assert exp.segmentation.labels.min() == 0
     A = exp.mask()[None, None]
     gz, losses = sampler.reconstruct(A, 4)

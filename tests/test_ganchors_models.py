@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from genxai.anchors import AnchorImage, Discriminator, Generator, RandomStitching, SearchConfig, quickshift_k
-from genxai.anchors.experiment import make_samplers, run_protocol, summarize
+from genxai.ganchors import AnchorImage, Discriminator, Generator, RandomStitching, SearchConfig, quickshift_k
+from genxai.ganchors.experiments import make_samplers, run_protocol, summarize
 from genxai.models import SmallCNN
 
 
@@ -21,11 +21,12 @@ def test_attribute_returns_binary_masks_and_protocol_tables():
     clf = SmallCNN(width=4).eval()
     images = torch.rand(2, 1, 28, 28) * 2 - 1
     cfg = SearchConfig(batch_size=10, coverage_samples=30, max_anchor_size=2)
-    seg = lambda x: quickshift_k(x, 6, max_iter=8)  # noqa: E731
+    seg = lambda x: quickshift_k(x, 6, max_iter=8)
     masks = AnchorImage(clf, RandomStitching(-torch.ones(3, 1, 28, 28)), seg, cfg).attribute(images)
     assert masks.shape == (2, 1, 28, 28) and set(masks.unique().tolist()) <= {0.0, 1.0}
-    samplers = make_samplers(Generator(nz=8, ngf=4).eval(), None, -torch.ones(3, 1, 28, 28), xi=0.5,
-                             n_latents=8, max_steps=5)
+    samplers = make_samplers(
+        Generator(nz=8, ngf=4).eval(), None, -torch.ones(3, 1, 28, 28), xi=0.5, n_latents=8, max_steps=5
+    )
     df = run_protocol(clf, samplers, images[:1], 1, cfg, segments=6, n_independent=10)
     t1, t2 = summarize(df)
     assert list(t1.method) == ["random_stitching", "batch", "batch_bn", "batch_bn_reuse"]
@@ -36,19 +37,38 @@ def test_attribute_returns_binary_masks_and_protocol_tables():
 
 
 def test_paper_rows_step_cap_applies_to_the_papers_rows_only():
-    from genxai.anchors import DiverseEncoder
+    from genxai.ganchors import DiverseEncoder
+
     G = Generator(nz=8, ngf=4).eval()
-    samplers = make_samplers(G, DiverseEncoder(nz=8), -torch.ones(3, 1, 28, 28), xi=0.5, n_latents=8,
-                             max_steps=50, paper_rows_max_steps=15)
+    samplers = make_samplers(
+        G, DiverseEncoder(nz=8), -torch.ones(3, 1, 28, 28), xi=0.5, n_latents=8, max_steps=50, paper_rows_max_steps=15
+    )
     caps = {k: getattr(s, "max_steps", None) for k, s in samplers.items()}
-    assert caps == {"random_stitching": None, "batch": 15, "batch_bn": 15, "encoder": 15,
-                    "batch_bn_reuse": 50, "encoder_reuse": 50}
+    assert caps == {
+        "random_stitching": None,
+        "batch": 15,
+        "batch_bn": 15,
+        "encoder": 15,
+        "batch_bn_reuse": 50,
+        "encoder_reuse": 50,
+    }
     same = make_samplers(G, None, -torch.ones(3, 1, 28, 28), xi=0.5, n_latents=8, max_steps=7)
     assert {getattr(s, "max_steps", None) for k, s in same.items() if k != "random_stitching"} == {7}
     import pandas as pd
-    df = pd.DataFrame({"method": ["random_stitching", "batch", "batch_bn_reuse"], "minutes": [1.0, 4.0, 2.0],
-                       "image": [0, 0, 0], "precision": 1.0, "independent_precision": 1.0, "size": 1,
-                       "coverage": 0.5, "found": True, "over_xi": 0.0})
+
+    df = pd.DataFrame(
+        {
+            "method": ["random_stitching", "batch", "batch_bn_reuse"],
+            "minutes": [1.0, 4.0, 2.0],
+            "image": [0, 0, 0],
+            "precision": 1.0,
+            "independent_precision": 1.0,
+            "size": 1,
+            "coverage": 0.5,
+            "found": True,
+            "over_xi": 0.0,
+        }
+    )
     t1, _ = summarize(df, samplers=samplers)
     assert t1.step_cap.tolist()[1:] == [15, 50] and pd.isna(t1.step_cap.iloc[0])
 
@@ -56,7 +76,8 @@ def test_paper_rows_step_cap_applies_to_the_papers_rows_only():
 def test_referee_precision_column_counts_its_fill_ins():
     """Every row's anchors are graded on one referee sampler (the paper's Alg. 3, BN train): uncapped,
     all its samples meet xi (referee_over_xi 0); with a zero step cap all are fill-ins (1)."""
-    from genxai.anchors.experiment import make_referee
+    from genxai.ganchors.experiments import make_referee
+
     torch.manual_seed(0)
     clf = SmallCNN(width=4).eval()
     images = torch.rand(1, 1, 28, 28) * 2 - 1
@@ -65,8 +86,7 @@ def test_referee_precision_column_counts_its_fill_ins():
     samplers = {"random_stitching": RandomStitching(-torch.ones(3, 1, 28, 28))}
     for cap, over in ((None, 0.0), (0, 1.0)):
         referee = make_referee(G, xi=0.5, n_latents=8, max_steps=cap)
-        df = run_protocol(clf, samplers, images, 1, cfg, segments=6, n_independent=10, referee=referee,
-                          n_referee=12)
+        df = run_protocol(clf, samplers, images, 1, cfg, segments=6, n_independent=10, referee=referee, n_referee=12)
         assert df.referee_over_xi.tolist() == [over]
         assert 0 <= df.referee_precision.iloc[0] <= 1
         assert referee.stats.accepted + referee.stats.over_threshold == 12
@@ -79,22 +99,35 @@ def test_referee_precision_column_counts_its_fill_ins():
 def test_protocol_and_realism_do_not_depend_on_what_ran_before():
     """Each explanation is seeded by (seed, image, trial) and each realism score by (seed, method): drawing
     from torch's RNG and from random stitching's own generator in between changes neither."""
-    from genxai.anchors.experiment import realism
+    from genxai.ganchors.experiments import realism
+
     torch.manual_seed(0)
     clf = SmallCNN(width=4).eval()
     images = torch.rand(1, 1, 28, 28) * 2 - 1
     real = torch.rand(16, 1, 28, 28) * 2 - 1
     cfg = SearchConfig(batch_size=10, coverage_samples=30, max_anchor_size=2)
-    samplers = make_samplers(Generator(nz=8, ngf=4).eval(), None, torch.rand(5, 1, 28, 28) * 2 - 1, xi=0.5,
-                             n_latents=8, max_steps=5, pool_init=16)
+    samplers = make_samplers(
+        Generator(nz=8, ngf=4).eval(),
+        None,
+        torch.rand(5, 1, 28, 28) * 2 - 1,
+        xi=0.5,
+        n_latents=8,
+        max_steps=5,
+        pool_init=16,
+    )
     samplers = {k: samplers[k] for k in ("random_stitching", "batch_bn_reuse")}
     runs = []
     for _ in range(2):
         kept: list = []
         df = run_protocol(clf, samplers, images, 1, cfg, segments=6, n_independent=10, keep=kept)
-        runs.append((df[["method", "features", "precision", "independent_precision"]], realism(clf, real, samplers, images, kept, 4)))
-        torch.rand(1000)                                        # other work between the two runs
-        samplers["random_stitching"].sample([0], 7)             # ... and the stitching generator moved on
+        runs.append(
+            (
+                df[["method", "features", "precision", "independent_precision"]],
+                realism(clf, real, samplers, images, kept, 4),
+            )
+        )
+        torch.rand(1000)  # other work between the two runs
+        samplers["random_stitching"].sample([0], 7)  # ... and the stitching generator moved on
     (df0, fid0), (df1, fid1) = runs
     assert df0.equals(df1)
     assert fid0 == fid1 and set(fid0) == {"random_stitching", "batch_bn_reuse"}

@@ -6,10 +6,22 @@ import numpy as np
 import pytest
 import torch
 
-from genxai.anchors import (BatchNormTrainSampler, BatchSampler, DiverseEncoder, EncoderSampler, Generator,
-                            RandomStitching, SingleLatentSampler, ThresholdDistributionSampler, anchor_loss,
-                            encoder_loss, quickshift_k, slic_segments, threshold_sample)
-from genxai.anchors.encoder import diversity_penalty
+from genxai.ganchors import (
+    BatchNormTrainSampler,
+    BatchSampler,
+    DiverseEncoder,
+    EncoderSampler,
+    Generator,
+    RandomStitching,
+    SingleLatentSampler,
+    ThresholdDistributionSampler,
+    anchor_loss,
+    encoder_loss,
+    quickshift_k,
+    slic_segments,
+    threshold_sample,
+)
+from genxai.ganchors.encoder import diversity_penalty
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +29,7 @@ def setup():
     torch.manual_seed(0)
     G = Generator(nz=8, ngf=4).eval()
     with torch.no_grad():
-        image = G(torch.randn(1, 8))[0]          # reachable by G, so thresholds can be met
+        image = G(torch.randn(1, 8))[0]  # reachable by G, so thresholds can be met
     seg = quickshift_k(image, 6, max_iter=12)
     return G, image, seg.labels
 
@@ -25,7 +37,7 @@ def setup():
 def test_quickshift_bounded_and_labels_contiguous():
     torch.manual_seed(1)
     img = torch.rand(1, 28, 28) * 2 - 1
-    for k in (3, 15, 40, 1000):                   # 1000 > 784 pixels is unreachable: must still return
+    for k in (3, 15, 40, 1000):  # 1000 > 784 pixels is unreachable: must still return
         seg = quickshift_k(img, k, max_iter=10)
         assert seg.labels.min() == 0 and seg.labels.max() == seg.n - 1
         assert len(np.unique(seg.labels)) == seg.n
@@ -52,12 +64,19 @@ def test_random_stitching_keeps_anchor_and_uses_backgrounds(setup):
             m = torch.as_tensor(labels == f)
             expect = image[0][m] if present[i, f] else -torch.ones(int(m.sum()))
             assert torch.allclose(imgs[i, 0][m], expect)
-    assert 0.1 < present[:, [1, 3]].mean() < 0.3     # p_replace = 0.8 for small anchors
+    assert 0.1 < present[:, [1, 3]].mean() < 0.3  # p_replace = 0.8 for small anchors
 
 
-@pytest.mark.parametrize("cls,kw", [(BatchSampler, {}), (BatchSampler, {"threshold_dist": True}),
-                                    (SingleLatentSampler, {}), (ThresholdDistributionSampler, {}),
-                                    (BatchNormTrainSampler, {})])
+@pytest.mark.parametrize(
+    "cls,kw",
+    [
+        (BatchSampler, {}),
+        (BatchSampler, {"threshold_dist": True}),
+        (SingleLatentSampler, {}),
+        (ThresholdDistributionSampler, {}),
+        (BatchNormTrainSampler, {}),
+    ],
+)
 def test_gan_samples_satisfy_threshold(setup, cls, kw):
     G, image, labels = setup
     xi = 0.05
@@ -71,7 +90,7 @@ def test_gan_samples_satisfy_threshold(setup, cls, kw):
     assert (recomputed < xi).all() and torch.allclose(recomputed, losses, atol=1e-5)
     imgs, present = s.sample([1, 3], 5)
     Ab = A[0, 0].bool()
-    assert torch.allclose(imgs[:, 0][:, Ab], image[0][Ab].expand(5, -1))   # Eq. 8 keeps x_hat exactly
+    assert torch.allclose(imgs[:, 0][:, Ab], image[0][Ab].expand(5, -1))  # Eq. 8 keeps x_hat exactly
     assert present[:, [1, 3]].all() and present.sum() == 10
 
 
@@ -88,13 +107,13 @@ def test_empty_anchor_gives_unconditional_samples_at_once(setup):
     G, image, labels = setup
     s = BatchSampler(G, xi=0.05, n_latents=4).bind(image, labels)
     s.sample([], 8)
-    assert s.stats.steps <= 1 and s.stats.accepted == 8      # two batches of 4, no optimisation needed
+    assert s.stats.steps <= 1 and s.stats.accepted == 8  # two batches of 4, no optimisation needed
 
 
 def test_threshold_distribution_below_xi():
     t = threshold_sample(0.05, 5000, torch.Generator().manual_seed(0))
     assert (t > 0).all() and (t <= 0.05).all()
-    assert 0.8 * 0.05 < float(t.mean()) < 0.92 * 0.05       # mean about 0.87 xi
+    assert 0.8 * 0.05 < float(t.mean()) < 0.92 * 0.05  # mean about 0.87 xi
 
 
 def test_encoder_loss_and_sampler(setup):
@@ -117,7 +136,7 @@ def test_encoder_loss_and_sampler(setup):
 
 def test_step_cap_fills_and_counts_samples_over_xi(setup):
     G, image, labels = setup
-    s = BatchSampler(G, xi=0.0, n_latents=4, max_steps=3).bind(image, labels)   # loss < 0 is unreachable
+    s = BatchSampler(G, xi=0.0, n_latents=4, max_steps=3).bind(image, labels)  # loss < 0 is unreachable
     imgs, present = s.sample([0, 1], 6)
     assert imgs.shape[0] == 6 and s.stats.over_threshold == 6 and s.stats.accepted == 0, s.stats
 
@@ -143,12 +162,11 @@ def test_reused_samples_satisfy_threshold_and_are_used_once_per_anchor(setup, cl
         imgs, present = s.sample(anchor, 6)
         A = s.mask(anchor)[None, None]
         # every served image, pooled or fresh, meets its anchor's constraint (Eq. 8)
-        gz = s.pool.images
         assert imgs.shape == (6, 1, 28, 28) and present[:, anchor].all()
         assert torch.allclose(imgs[:, :, A[0, 0].bool()], image[:, A[0, 0].bool()].expand(6, 1, -1))
         if anchor == [1, 3]:
             seen.append(imgs)
-    assert s.stats.reused > 0                       # the pool served something
+    assert s.stats.reused > 0  # the pool served something
     # one anchor never gets the same stored image twice
     key = (1, 3)
     assert int(s.pool.used[key].sum()) == 18
@@ -177,10 +195,10 @@ def test_warm_started_continuing_chains_keep_the_constraint(setup):
     for _ in range(3):
         s.sample([0, 2], 10)
     key = (0, 2)
-    assert key in s._chains and s._chains[key].shape == (8, s.nz)     # the chain is kept between requests
+    assert key in s._chains and s._chains[key].shape == (8, s.nz)  # the chain is kept between requests
     used = s.pool.used[key]
     assert int(used.sum()) == 30 and (s.pool.loss(key)[used] < xi).all()
-    assert s.bind(image, labels)._chains == {}                          # a new image starts fresh
+    assert s.bind(image, labels)._chains == {}  # a new image starts fresh
 
 
 @pytest.mark.parametrize("reuse", [False, True])
@@ -188,8 +206,9 @@ def test_present_within_xi_marks_exactly_the_superpixels_reconstructed_under_xi(
     """Shared present-masks: P = anchor + superpixels with MSE < xi; x pasted on P; Eq. 8 holds on P."""
     G, image, labels = setup
     xi = 0.2
-    s = BatchNormTrainSampler(G, xi=xi, n_latents=8, present_within_xi=True, reuse=reuse,
-                              pool_init=32 if reuse else 0).bind(image, labels)
+    s = BatchNormTrainSampler(
+        G, xi=xi, n_latents=8, present_within_xi=True, reuse=reuse, pool_init=32 if reuse else 0
+    ).bind(image, labels)
     generated = []
     generate = s.generate
     s.generate = lambda anchor, n: generated.append(generate(anchor, n)) or generated[-1]
@@ -197,13 +216,13 @@ def test_present_within_xi_marks_exactly_the_superpixels_reconstructed_under_xi(
     anchor = [1]
     imgs, present = s.sample(anchor, 16)
     gz = generated[-1]
-    assert present[:, anchor].all() and present.sum() > 16          # something beyond the anchor is shared
+    assert present[:, anchor].all() and present.sum() > 16  # something beyond the anchor is shared
     for i in range(16):
         P = [f for f in range(s.n_features) if present[i, f]]
         A = s.mask(P)
-        assert torch.equal(imgs[i, 0][A.bool()], image[0][A.bool()])          # x pasted on all of P
-        assert torch.equal(imgs[i, 0][~A.bool()], gz[i, 0][~A.bool()])       # G(z) everywhere else
-        assert float(anchor_loss(gz[i:i + 1], image * A, A)) < xi            # Eq. 8 on the enlarged set
+        assert torch.equal(imgs[i, 0][A.bool()], image[0][A.bool()])  # x pasted on all of P
+        assert torch.equal(imgs[i, 0][~A.bool()], gz[i, 0][~A.bool()])  # G(z) everywhere else
+        assert float(anchor_loss(gz[i : i + 1], image * A, A)) < xi  # Eq. 8 on the enlarged set
         for f in range(s.n_features):
             if f in anchor:
                 continue
@@ -230,7 +249,7 @@ def test_small_requests_optimise_min_latents_and_chains_resume(setup):
     s.sample([1, 3], 10)
     assert set(batches) == {16}
     A = s.mask([1, 3])[None, None]
-    assert (s.pool.loss((1, 3))[s.pool.used[(1, 3)]] < xi).all()       # Eq. 8 held for every served image
+    assert (s.pool.loss((1, 3))[s.pool.used[(1, 3)]] < xi).all()  # Eq. 8 held for every served image
     assert float(anchor_loss(s.pool.images[-1:], image * A, A)) < xi
     # the larger request continued the 4 stored latents and drew only 12 fresh ones to fill its batch
     assert fresh[0] == 12 and len(s._chains[(1, 3)]) == 16

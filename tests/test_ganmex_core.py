@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from genxai.attribution import METHODS, attribute, expected_gradients, explain
-from genxai.baselines import KINDS, make_baseline, mdts
 from genxai.ganmex import metrics as M
+from genxai.ganmex.attribution import METHODS, attribute, expected_gradients, explain
+from genxai.ganmex.baselines import KINDS, make_baseline, mdts
 from genxai.ganmex.networks import Critic, Generator
 from genxai.ganmex.randomisation import cascade_layers, layer_labels, randomised_copy
 from genxai.models import SmallCNN
@@ -93,7 +93,7 @@ def test_ig_completeness_with_ganmex_baselines(setup):
     # logit-difference one-vs-one: completeness of S_co - S_ct
     a = attribute("ig", clf, x, c_o, b, contrast=c_t, mode="difference", n_steps=300)
     with torch.no_grad():
-        d = lambda z: (clf(z).gather(1, c_o[:, None]) - clf(z).gather(1, c_t[:, None]))[:, 0]  # noqa: E731
+        d = lambda z: (clf(z).gather(1, c_o[:, None]) - clf(z).gather(1, c_t[:, None]))[:, 0]
     gap = d(x) - d(b)
     assert torch.allclose(a.flatten(1).sum(1), gap, atol=2e-2 * gap.abs().max().item() + 1e-3)
 
@@ -135,11 +135,11 @@ def test_zero_baseline_map_ignores_the_target_in_target_mode(setup):
 
 def test_inverse_localisation_on_hand_made_masks():
     mask = torch.zeros(3, 4, 4, dtype=torch.bool)
-    mask[:, :2] = True                           # top half distinguishing
+    mask[:, :2] = True  # top half distinguishing
     a = torch.zeros(3, 1, 4, 4)
-    a[0, 0, :2] = 1.0                            # only on S_d -> 0
-    a[1] = -1.0                                  # uniform |A| -> 1
-    a[2, 0, :2], a[2, 0, 2:] = 2.0, 0.5          # ratio 0.5 / 2
+    a[0, 0, :2] = 1.0  # only on S_d -> 0
+    a[1] = -1.0  # uniform |A| -> 1
+    a[2, 0, :2], a[2, 0, 2:] = 2.0, 0.5  # ratio 0.5 / 2
     L = M.inverse_localisation(a, mask)
     assert torch.allclose(L, torch.tensor([0.0, 1.0, 0.25]))
     with pytest.raises(ValueError, match="both"):
@@ -150,11 +150,11 @@ def test_inverse_localisation_pins_the_papers_formula():
     """GANMEX Sec. 4.1: L = (sum_{S_c}|A_i| / card S_c) / (sum_{S_d}|A_i| / card S_d), S_c the complement
     of S_d; |A| of a multi-channel map is summed over channels; regions of unequal size."""
     mask = torch.zeros(2, 4, 4, dtype=torch.bool)
-    mask[:, 0, 0] = True                         # S_d: one pixel, S_c: 15 pixels
+    mask[:, 0, 0] = True  # S_d: one pixel, S_c: 15 pixels
     a = torch.zeros(2, 3, 4, 4)
-    a[0, 0, 0, 0], a[0, 1, 0, 0] = 2.0, -1.0     # |A| on S_d: 3 (channels summed, signs dropped)
-    a[0, 2, 3, 3] = -1.5                         # |A| on S_c: 1.5 over 15 pixels
-    a[1, :, :, :] = 0.1                          # uniform map -> 1 whatever the areas
+    a[0, 0, 0, 0], a[0, 1, 0, 0] = 2.0, -1.0  # |A| on S_d: 3 (channels summed, signs dropped)
+    a[0, 2, 3, 3] = -1.5  # |A| on S_c: 1.5 over 15 pixels
+    a[1, :, :, :] = 0.1  # uniform map -> 1 whatever the areas
     L = M.inverse_localisation(a, mask)
     expected0 = (1.5 / 15) / (3.0 / 1)
     assert torch.allclose(L, torch.tensor([expected0, 1.0]))
@@ -165,19 +165,21 @@ def test_inverse_localisation_pins_the_papers_formula():
 
 
 def test_table1_uses_object_mask_for_object_pairs_and_background_for_scene_pairs(monkeypatch):
-    """"different object" pairs: S_d = the object; "different scene" pairs: S_d = the background."""
+    """ "different object" pairs: S_d = the object; "different scene" pairs: S_d = the background."""
     from genxai.ganmex import experiments as E
-    obj = torch.zeros(4, 8, 8, dtype=torch.bool)
-    obj[:, 2:4, 2:4] = True                                   # 4-pixel object, 60-pixel scene
 
-    def on_object(method, kind, clf, x, c_o, c_t, **kw):      # every map: |A| = 1 on the object only
+    obj = torch.zeros(4, 8, 8, dtype=torch.bool)
+    obj[:, 2:4, 2:4] = True  # 4-pixel object, 60-pixel scene
+
+    def on_object(method, kind, clf, x, c_o, c_t, **kw):  # every map: |A| = 1 on the object only
         return obj[:, None].float().expand(-1, 3, -1, -1).clone() + 0.01
 
     monkeypatch.setattr(E, "explain", on_object)
     kinds = ["different object", "different object", "different scene", "different scene"]
-    t = E.localisation_table(None, torch.zeros(4, 3, 8, 8), torch.zeros(4), torch.zeros(4), obj, kinds,
-                             None, None).set_index("pairs")
-    common_obj = 3 * 0.01 / (3 * 1.01)                        # background / object
+    t = E.localisation_table(
+        None, torch.zeros(4, 3, 8, 8), torch.zeros(4), torch.zeros(4), obj, kinds, None, None
+    ).set_index("pairs")
+    common_obj = 3 * 0.01 / (3 * 1.01)  # background / object
     assert t.loc["different object", "IG zero"] == pytest.approx(common_obj, rel=1e-5)
     assert t.loc["different scene", "IG zero"] == pytest.approx(1 / common_obj, rel=1e-5)
     assert t.loc["overall", "n"] == 4
@@ -187,6 +189,7 @@ def test_table1_pairs_differ_from_the_label_in_exactly_one_factor():
     """Each image of the 2 objects x 2 scenes benchmark gets one "different object" and one "different scene"
     pair; the target keeps the other factor (class = object * 2 + scene)."""
     from genxai.ganmex import experiments as E
+
     labels = torch.tensor([0, 3, 1, 2, 2])
     idx, tgt, kinds = E.one_factor_pairs(labels, 4)
     assert idx.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
@@ -200,15 +203,22 @@ def test_table1_pairs_differ_from_the_label_in_exactly_one_factor():
 
 
 def test_long_row_titles_of_saliency_grids_break_after_the_arrow():
-    from genxai.ganmex.figures import row_label
+    from genxai.ganmex.plots import row_label
+
     assert row_label("3->8") == "3->8" and row_label("T-shirt/top->Shirt") == "T-shirt/top->Shirt"
     assert row_label("trouser-checker->bag-checker") == "trouser-checker->\nbag-checker"
 
 
 def test_table1_median_is_robust_to_one_outlier_pair_and_the_mean_is_not():
     from genxai.ganmex import experiments as E
-    per = pd.DataFrame({"pairs": ["different object"] * 3 + ["different scene"] * 2,
-                        "IG zero": [0.1, 0.2, 90.0, 1.0, 3.0], "EG": [0.5, 0.5, 0.5, 2.0, 2.0]})
+
+    per = pd.DataFrame(
+        {
+            "pairs": ["different object"] * 3 + ["different scene"] * 2,
+            "IG zero": [0.1, 0.2, 90.0, 1.0, 3.0],
+            "EG": [0.5, 0.5, 0.5, 2.0, 2.0],
+        }
+    )
     mean = E.summarise_localisation(per).set_index("pairs")
     median = E.summarise_localisation(per, "median").set_index("pairs")
     assert mean.loc["different object", "IG zero"] == pytest.approx(90.3 / 3)
@@ -223,7 +233,7 @@ def test_table1_median_is_robust_to_one_outlier_pair_and_the_mean_is_not():
 def test_similarities_and_sparseness():
     a = torch.rand(4, 1, 16, 16)
     assert torch.allclose(M.spearman(a, a), torch.ones(4))
-    assert torch.allclose(M.spearman(a, -a), torch.ones(4))          # on |A|
+    assert torch.allclose(M.spearman(a, -a), torch.ones(4))  # on |A|
     assert torch.allclose(M.spearman(a, 1 / (a + 0.1)), -torch.ones(4), atol=1e-6)
     assert torch.allclose(M.ssim(a, 3 * a), torch.ones(4), atol=1e-4)  # scale-free
     assert (M.ssim(a, torch.rand(4, 1, 16, 16)) < 0.5).all()
@@ -237,9 +247,9 @@ def test_mask_mass_and_interior_edge_ratio():
     mask = torch.zeros(2, 9, 9, dtype=torch.bool)
     mask[:, 2:7, 2:7] = True
     a = torch.zeros(2, 1, 9, 9)
-    a[0, 0][mask[0]] = 1.0                          # whole object
+    a[0, 0][mask[0]] = 1.0  # whole object
     a[1, 0][mask[1]] = 1.0
-    a[1, 0, 3:6, 3:6] = 0.0                         # edges only
+    a[1, 0, 3:6, 3:6] = 0.0  # edges only
     assert torch.allclose(M.mask_mass(a, mask), torch.ones(2))
     r = M.interior_edge_ratio(a, mask)
     assert abs(r[0].item() - 1.0) < 1e-6 and r[1].item() == 0.0
@@ -266,7 +276,7 @@ def test_networks_shapes_and_identity_start():
     x = torch.rand(2, 3, 28, 28) * 1.8 - 0.9
     y = g(x, torch.tensor([0, 4]))
     assert y.shape == x.shape
-    assert torch.allclose(y, x, atol=1e-4)      # residual generator starts at the identity
+    assert torch.allclose(y, x, atol=1e-4)  # residual generator starts at the identity
     with pytest.raises(ValueError, match="divisible by 4"):
         g(torch.zeros(1, 3, 30, 30), 0)
     src, cls = Critic(3, 28, dim=4, n_classes=5)(x)

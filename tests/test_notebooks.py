@@ -11,7 +11,8 @@ import re
 import nbformat
 import pytest
 
-from genxai import paths, run
+from genxai import paths
+from genxai import runner as run
 
 NOTEBOOKS = run.discover()
 IDS = [f"{nb.paper}/{nb.name}" for nb in NOTEBOOKS]
@@ -19,8 +20,9 @@ HOW_TO_FIX = "regenerate it: .venv/bin/genxai reproduce --paper {paper} --profil
 
 
 def _code(nb):
-    return [c.source for c in nb.cells if c.cell_type == "code"
-            and "injected-parameters" not in c.metadata.get("tags", [])]
+    return [
+        c.source for c in nb.cells if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])
+    ]
 
 
 def test_there_are_notebooks():
@@ -40,10 +42,12 @@ def test_notebook_follows_the_pattern(nb):
     declared = run.inspect_parameters(nb)
     for name, type_name in run.REQUIRED_PARAMETERS.items():
         assert declared[name]["inferred_type_name"] == type_name
-    assert all(not c.get("outputs") for c in book.cells if c.cell_type == "code"), \
+    assert all(not c.get("outputs") for c in book.cells if c.cell_type == "code"), (
         "commit notebooks without outputs (the executed copies live in results/)"
-    assert not any(re.search(r"""['"](\.\./|\./)?(data|results)/""", src) for src in _code(book)), \
+    )
+    assert not any(re.search(r"""['"](\.\./|\./)?(data|results)/""", src) for src in _code(book)), (
         "paths come from genxai.paths, not relative strings"
+    )
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=IDS)
@@ -51,6 +55,8 @@ def test_smoke_reference_is_current(nb):
     ref = paths.reference_dir() / nb.paper / nb.path.name
     assert ref.exists(), f"no nbval reference for {nb.path.name}; " + HOW_TO_FIX.format(paper=nb.paper)
     source, reference = nbformat.read(nb.path, as_version=4), nbformat.read(ref, as_version=4)
-    assert _code(reference) == _code(source), f"reference of {nb.path.name} is stale; " + HOW_TO_FIX.format(paper=nb.paper)
+    assert _code(reference) == _code(source), f"reference of {nb.path.name} is stale; " + HOW_TO_FIX.format(
+        paper=nb.paper
+    )
     assert reference.metadata["papermill"]["parameters"].get("profile") == "smoke"
     assert not reference.metadata["papermill"].get("exception"), "the reference run failed"

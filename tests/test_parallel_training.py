@@ -8,13 +8,14 @@ from genxai.models.parallel import get_or_train_many
 
 
 def _cfg(seed: int) -> ClassifierConfig:
-    return ClassifierConfig(dataset="digits", epochs=1, width=4, batch_size=64, lr=5e-3,
-                            max_shift=0, max_rotate=0.0, seed=seed)
+    return ClassifierConfig(
+        dataset="digits", epochs=1, width=4, batch_size=64, lr=5e-3, max_shift=0, max_rotate=0.0, seed=seed
+    )
 
 
 def test_workers_train_into_the_cache_the_same_weights_as_in_process(tmp_genxai, monkeypatch):
     monkeypatch.setenv("GENXAI_THREADS", "2")  # 2 workers x 1 thread
-    configs = [_cfg(0), _cfg(1), _cfg(0)]      # a duplicate is trained once
+    configs = [_cfg(0), _cfg(1), _cfg(0)]  # a duplicate is trained once
     models = get_or_train_many(configs, workers=2, progress=False)
     assert [is_cached(c) for c in configs] == [True, True, True]
     assert models[0].path == models[2].path and models[0].path != models[1].path
@@ -43,6 +44,7 @@ def test_cached_configs_start_no_worker(tmp_genxai, monkeypatch):
 
     def no_pool(*a, **k):
         raise AssertionError("no process pool for cached models")
+
     monkeypatch.setattr("genxai.models.parallel.ProcessPoolExecutor", no_pool)
     [model] = get_or_train_many([_cfg(0)], workers=2, progress=False)
     assert model.path == cache.cache_paths(_cfg(0))[0]

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from genxai import repro, report
+from genxai import recorder, report, repro
 
 
 def test_seeding_reproduces_numbers():
@@ -42,16 +42,16 @@ def _figure():
 
 
 def test_savefig_is_byte_stable_and_named(tmp_path):
-    p1 = repro.savefig(_figure(), "fig01_a", tmp_path / "one")
-    p2 = repro.savefig(_figure(), "fig01_a", tmp_path / "two")
+    p1 = recorder.savefig(_figure(), "fig01_a", tmp_path / "one")
+    p2 = recorder.savefig(_figure(), "fig01_a", tmp_path / "two")
     assert p1.name == "fig01_a.png"
     assert repro.sha256_file(p1) == repro.sha256_file(p2)
     with pytest.raises(ValueError, match="bare stem"):
-        repro.savefig(_figure(), "fig01.png", tmp_path)
+        recorder.savefig(_figure(), "fig01.png", tmp_path)
 
 
 def test_run_recorder_records_outputs_and_provenance(tmp_genxai):
-    rec = repro.RunRecorder("demo", "smoke", parameters={"seed": 1})
+    rec = recorder.RunRecorder("demo", "smoke", parameters={"seed": 1})
     assert "smoke" in str(rec.outdir)
     rec.savefig(_figure(), "fig02_curve")
     rec.write_metrics({"a": 1})
@@ -66,15 +66,17 @@ def test_run_recorder_records_outputs_and_provenance(tmp_genxai):
     assert run["parameters"] == {"seed": 1}
 
 
-def test_paper_vs_ours_lookup_and_tolerance(monkeypatch):
-    rows = [{"metric": "acc", "paper": 0.9, "ours": "t.acc", "tolerance": 0.05},
-            {"metric": "missing", "paper": 1.0, "ours": "t.nope", "tolerance": None}]
+def test_paper_vs_ours_lookup_and_verdicts(monkeypatch):
+    rows = [
+        {"quantity": "acc", "paper": 0.9, "source": "Table 1", "ours": "t.acc", "target": {"op": ">=", "value": 0.85}},
+        {"quantity": "missing", "paper": 1.0, "source": "Table 2", "ours": "t.nope", "target": None, "no_target": "x"},
+    ]
     monkeypatch.setattr(report, "load_paper_values", lambda paper: rows)
     df = report.paper_vs_ours("x", {"t": {"acc": 0.87}})
-    assert df.loc[0, "ok"] and abs(df.loc[0, "delta"] + 0.03) < 1e-9
-    assert pd.isna(df.loc[1, "ours"])
+    assert df.loc[0, "verdict"] == "met" and df.loc[0, "paper"] == 0.9 and df.loc[0, "our target"] == ">= 0.85"
+    assert pd.isna(df.loc[1, "ours"]) and df.loc[1, "verdict"] == "not comparable"
     df = report.paper_vs_ours("x", {"t": {"acc": 0.7}})
-    assert not df.loc[0, "ok"]
+    assert df.loc[0, "verdict"] == "missed"
 
 
 def test_missing_paper_values_names_the_file():

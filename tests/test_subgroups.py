@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genxai.metrics import accuracy_by_group
+from genxai.trains.subgroups import accuracy_by_group
 
 
 def test_accuracy_by_group_counts_and_error_shares():

@@ -21,17 +21,18 @@ def _run(checkpoint, stop_after=None, epochs=3):
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     callbacks = []
     if stop_after is not None:
+
         def stop(epoch, metrics):
             if epoch + 1 == stop_after:
                 raise Interrupt
+
         callbacks.append(stop)
-    trainer = Trainer(model, {"sgd": opt}, epochs, seed=1, checkpoint=checkpoint, callbacks=callbacks,
-                      progress=False)
+    trainer = Trainer(model, {"sgd": opt}, epochs, seed=1, checkpoint=checkpoint, callbacks=callbacks, progress=False)
 
     def epoch_fn(epoch):
         order = torch.randperm(64, generator=trainer.epoch_generator(epoch))
         for i in range(0, 64, 16):
-            idx = order[i:i + 16]
+            idx = order[i : i + 16]
             loss = F.cross_entropy(model(x[idx]), y[idx]) + 0.0 * torch.randn(()).abs()  # uses global RNG
             opt.zero_grad()
             loss.backward()
@@ -49,7 +50,7 @@ def _fit_until_interrupt(trainer, epoch_fn):
 
 def test_resume_equals_uninterrupted(tmp_path):
     full_model, _, full_hist = _run(tmp_path / "full.pt")
-    _run(tmp_path / "resumed.pt", stop_after=1)           # killed after epoch 1
+    _run(tmp_path / "resumed.pt", stop_after=1)  # killed after epoch 1
     model, trainer, hist = _run(tmp_path / "resumed.pt")  # a new process would do the same
     assert trainer.resumed and trainer.start_epoch == 1
     assert hist == full_hist

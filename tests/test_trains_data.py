@@ -34,15 +34,15 @@ def test_empty_train():
 
 
 def test_long_train():
-    assert c(W(length=2), W(length=2))["LongTrain"]          # >= 2 long wagons
-    assert c(W(), W(), W())["LongTrain"]                     # >= 3 wagons
+    assert c(W(length=2), W(length=2))["LongTrain"]  # >= 2 long wagons
+    assert c(W(), W(), W())["LongTrain"]  # >= 3 wagons
     assert not c(W(length=2), W())["LongTrain"]
 
 
 def test_freight_and_passenger_train():
     assert c(W(cargo="diamond", quantity=1), W(cargo="xl_square", quantity=3))["FreightTrain"]
     assert not c(W(cargo="diamond", quantity=1), W(cargo="circle", quantity=1))["FreightTrain"]
-    assert c(W(length=2, cargo="circle", quantity=1))["PassengerTrain"]       # a long passenger car
+    assert c(W(length=2, cargo="circle", quantity=1))["PassengerTrain"]  # a long passenger car
     assert c(W(cargo="circle", quantity=1), W(cargo="circle", quantity=2))["PassengerTrain"]  # two
     assert not c(W(length=1, cargo="circle", quantity=1), W())["PassengerTrain"]
 
@@ -54,8 +54,8 @@ def test_war_mixed_rural():
     assert c(W(), W(cargo="diamond", quantity=1), W(cargo="circle", quantity=1))["MixedTrain"]
     assert not c(W(), W(cargo="diamond", quantity=1))["MixedTrain"]
     assert c(W(), W(cargo="diamond", quantity=1))["RuralTrain"]
-    assert not c(W(length=2), W(cargo="diamond", quantity=1))["RuralTrain"]   # a long wagon
-    assert not c(W(), W())["RuralTrain"]                                      # no loaded wagon
+    assert not c(W(length=2), W(cargo="diamond", quantity=1))["RuralTrain"]  # a long wagon
+    assert not c(W(), W())["RuralTrain"]  # no loaded wagon
 
 
 def test_types():
@@ -102,9 +102,18 @@ def test_balanced_and_table():
     assert table["TypeC"].sum() == 30
     # the table's concepts agree with a recomputation from the per-wagon attributes
     for _, row in table.iterrows():
-        ws = [W(int(row[f"w{i}_length"]), row[f"w{i}_shape"], row[f"w{i}_roof"], int(row[f"w{i}_wheels"]),
-                row[f"w{i}_cargo"] if isinstance(row[f"w{i}_cargo"], str) else None, int(row[f"w{i}_quantity"]))
-              for i in range(1, 5) if isinstance(row[f"w{i}_shape"], str)]
+        ws = [
+            W(
+                int(row[f"w{i}_length"]),
+                row[f"w{i}_shape"],
+                row[f"w{i}_roof"],
+                int(row[f"w{i}_wheels"]),
+                row[f"w{i}_cargo"] if isinstance(row[f"w{i}_cargo"], str) else None,
+                int(row[f"w{i}_quantity"]),
+            )
+            for i in range(1, 5)
+            if isinstance(row[f"w{i}_shape"], str)
+        ]
         assert len(ws) == row["NumberOfWagons"]
         assert T.concepts(T.Train(ws, int(row["WheelSize"])))["TypeC"] == row["TypeC"]
     # one box for the locomotive and one per wagon, inside the image
@@ -116,6 +125,7 @@ def test_balanced_and_table():
 
 def test_loader_split_and_labels():
     from genxai import data
+
     tr = data.load("trains", "train", task="WarTrain", n_images=40, img_size=32)
     te = data.load("trains", "test", task="WarTrain", n_images=40, img_size=32)
     assert tr.images.shape == (40, 3, 32, 32) and tr.images.min() >= -1 and tr.images.max() <= 1
@@ -131,19 +141,20 @@ def test_cargo_sits_in_a_body_coloured_window_over_the_cross_bars(cargo):
     over the bars merged with them and its shape (circle = passengers, needed for WarTrain/TypeA) was
     invisible.  Every cargo item now has a window in the body colour, drawn after the bars, around it."""
     from matplotlib.path import Path
+
     t = T.Train([W(1, "reinforced", "saw", 2, cargo, q) for q in (1, 2, 3)] + [W(2, "reinforced", "open", 3, cargo, 1)])
     prims, _ = T.layout(t, 0.1, 0.3)
     n_cargo = 0
-    for i, (part, kind, poly, colour) in enumerate(prims):
+    for i, (part, kind, poly, _colour) in enumerate(prims):
         if kind != "cargo":
             continue
         n_cargo += 1
         w_part, w_kind, window, w_colour = prims[i - 1]
         assert (w_part, w_kind, w_colour) == (part, "cargo_window", "body")
         bars = [j for j, p in enumerate(prims) if p[0] == part and p[1] == "bar"]
-        assert len(bars) == 2 and max(bars) < i - 1          # drawn over the bars
+        assert len(bars) == 2 and max(bars) < i - 1  # drawn over the bars
         centre = poly.mean(0)
         inner = centre + (poly - centre) * 0.99
-        assert Path(window).contains_points(inner).all()    # the item lies inside its window
+        assert Path(window).contains_points(inner).all()  # the item lies inside its window
         assert (np.ptp(window, 0) > 1.3 * np.ptp(poly, 0)).all()  # with a margin of body colour
     assert n_cargo == 1 + 2 + 3 + 1

@@ -1,15 +1,13 @@
 """WGAN-GP pieces, steering, VAE, frontier bisection, synth folder and the widget explorer (tiny models)."""
 
-import json
-
 import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from genxai import frontier as fr
-from genxai.models import vae as V
-from genxai.models import wgan_gp as G
+from genxai.trains import frontier as fr
+from genxai.trains import vae as V
+from genxai.trains import wgan_gp as G
 
 
 class Linear2(nn.Module):
@@ -65,19 +63,36 @@ def test_steering_pushes_generator_and_leaves_classifier_frozen():
 def test_wgan_fit_records_share_and_snapshots(tmp_genxai, monkeypatch):
     from genxai.models import cache
     from genxai.models.classifiers import ClassifierConfig
-    clf = dict(dataset="trains", data_kwargs={"task": "EmptyTrain", "n_images": 64, "img_size": 16}, epochs=1,
-               width=4, batch_size=32)
-    cfg = G.WGANGPConfig(dataset="trains", data_kwargs={"task": "EmptyTrain", "n_images": 64, "img_size": 16},
-                         z_dim=8, width=8, epochs=2, batch_size=16, classifier=clf, steer_class=1,
-                         steer_weight=1.0, n_monitor=16)
+
+    clf = dict(
+        dataset="trains",
+        data_kwargs={"task": "EmptyTrain", "n_images": 64, "img_size": 16},
+        epochs=1,
+        width=4,
+        batch_size=32,
+    )
+    cfg = G.WGANGPConfig(
+        dataset="trains",
+        data_kwargs={"task": "EmptyTrain", "n_images": 64, "img_size": 16},
+        z_dim=8,
+        width=8,
+        epochs=2,
+        batch_size=16,
+        classifier=clf,
+        steer_class=1,
+        steer_weight=1.0,
+        n_monitor=16,
+    )
     out = cache.get_or_train(cfg, progress=False)
     hist = out.record["history"]
     assert len(hist) == 2 and all(0 <= h["share_assigned"] <= 1 for h in hist)
     snaps = G.snapshots(cfg)
     assert sorted(snaps) == [0, 1] and snaps[1][0].shape == (16, 3, 16, 16)
     with pytest.raises(ValueError, match="needs a classifier"):
-        cache.get_or_train(G.WGANGPConfig(dataset="trains", data_kwargs=cfg.data_kwargs, z_dim=8, width=8,
-                                          epochs=1, steer_weight=1.0), progress=False)
+        cache.get_or_train(
+            G.WGANGPConfig(dataset="trains", data_kwargs=cfg.data_kwargs, z_dim=8, width=8, epochs=1, steer_weight=1.0),
+            progress=False,
+        )
     assert ClassifierConfig(**clf)
 
 
@@ -94,9 +109,9 @@ def test_vae_loss_and_shapes():
 
 def test_bisection_finds_frontier_within_tolerance():
     clf = Linear2()
-    decode = lambda z: z.view(-1, 1, 2, 2).tanh()  # noqa: E731
-    za = torch.full((5, 4), 1.0) + torch.rand(5, 4)      # mean pixel > 0 -> class 0
-    zb = torch.full((5, 4), -1.0) - torch.rand(5, 4)     # class 1
+    decode = lambda z: z.view(-1, 1, 2, 2).tanh()
+    za = torch.full((5, 4), 1.0) + torch.rand(5, 4)  # mean pixel > 0 -> class 0
+    zb = torch.full((5, 4), -1.0) - torch.rand(5, 4)  # class 1
     res = fr.bisect(decode, clf, za, zb, class_a=0, tol=0.02)
     assert res.hit.all() and ((res.p - 0.5).abs() <= 0.02).all()
     assert ((res.t > 0) & (res.t < 1)).all()
@@ -108,9 +123,9 @@ def test_endpoints_refine_latents_the_classifier_rarely_gives_class_b():
     """With a pool decoded almost only to class A, endpoints moves the best B candidates until the
     classifier gives them B with p >= margin, and bisection between the ends then hits the frontier."""
     clf = Linear2()
-    decode = lambda z: z.view(-1, 1, 2, 2).tanh()  # noqa: E731
+    decode = lambda z: z.view(-1, 1, 2, 2).tanh()
     torch.manual_seed(0)
-    pool = torch.rand(40, 4) * 0.5 + 0.1                 # every latent decodes to class 0 (mean > 0)
+    pool = torch.rand(40, 4) * 0.5 + 0.1  # every latent decodes to class 0 (mean > 0)
     za, zb, info = fr.endpoints(pool, decode, clf, 0, 1, n=6, return_info=True)
     assert len(za) == len(zb) == 6
     assert info["refined_b"] == 6 and info["below_margin_b"] == 0 and info["refined_a"] == 0
@@ -123,9 +138,11 @@ def test_endpoints_refine_latents_the_classifier_rarely_gives_class_b():
 
 
 def test_synth_writes_pngs_and_labels(tmp_path):
-    from genxai import run, synth
+    from genxai import cli
+    from genxai.trains import synth
+
     torch.manual_seed(0)
-    decode = lambda z: z[:, :4].view(-1, 1, 2, 2).tanh()  # noqa: E731
+    decode = lambda z: z[:, :4].view(-1, 1, 2, 2).tanh()
     imgs, table = synth.synthesize(decode, 4, Linear2(), ("dark", "light"), n_per_class=5, pool=200)
     assert (table["class"].value_counts() == 5).all()
     conf_imgs, conf = synth.synthesize(decode, 4, Linear2(), ("dark", "light"), 5, pool=200, confident=0.9)
@@ -135,20 +152,27 @@ def test_synth_writes_pngs_and_labels(tmp_path):
     path = synth.write_folder(imgs, table, tmp_path / "out")
     df = pd.read_csv(path)
     assert len(df) == 10 and all((tmp_path / "out" / f).exists() for f in df.file)
-    assert "synth" in run.build_parser()._subparsers._group_actions[0].choices
+    assert "synth" in cli.build_parser()._subparsers._group_actions[0].choices
 
 
 def test_explorer_callbacks_headless():
     pytest.importorskip("ipywidgets")
-    from genxai.explorer import LatentExplorer
-    decode = lambda z: z.view(-1, 1, 2, 2).tanh()  # noqa: E731
-    ex = LatentExplorer(decode, Linear2(), torch.full((4,), 1.0), ("dark", "light"))
+    from genxai.explorer import LatentExplorer, frontier_from_bisect
+
+    decode = lambda z: z.view(-1, 1, 2, 2).tanh()
+    ex = LatentExplorer(
+        decode,
+        Linear2(),
+        torch.full((4,), 1.0),
+        class_names=("dark", "light"),
+        frontier=frontier_from_bisect(fr.bisect),
+    )
     p0 = float(ex.probs[0])
-    assert p0 > 0.9 and ex.bars[0].value == pytest.approx(p0) and ex.image.value[:4] == b"\x89PNG"
-    ex.sliders[0].value = -3.0          # move toward the other class: probabilities update live
+    assert p0 > 0.9 and ex.bars[0].value == pytest.approx(p0) and ex.image_view.value[:4] == b"\x89PNG"
+    ex.sliders[0].value = -3.0  # move toward the other class: probabilities update live
     assert float(ex.probs[0]) < p0 and ex.bars[0].value == pytest.approx(float(ex.probs[0]))
     ex.sliders[0].value = 0.0
-    ex.button.click()                   # go to frontier
+    ex.button.click()  # go to frontier
     assert abs(float(ex.probs[0]) - 0.5) <= 0.02 and "frontier" in ex.status.value
 
 
@@ -156,7 +180,8 @@ def test_concept_cnn_is_translation_invariant_and_cached_apart():
     """Global max pooling: a pattern moved by a multiple of the total stride (4) away from the borders
     gives the same logits; the concept classifier has its own cache key (family and code file)."""
     from genxai.models import ClassifierConfig, cache_key
-    from genxai.models.concept_cnn import ConceptClassifierConfig, ConceptCNN
+    from genxai.trains.concept_cnn import ConceptClassifierConfig, ConceptCNN
+
     torch.manual_seed(0)
     m = ConceptCNN(3, 2, width=4).eval()
     x, y = -torch.ones(2, 1, 3, 96, 96)
@@ -175,7 +200,8 @@ def test_concept_cnn_is_translation_invariant_and_cached_apart():
 def test_concept_cnn_space_to_depth_stem_is_lossless_and_checks_the_size():
     """The k x k stem only rearranges pixels (PixelShuffle undoes it), so a k-times render keeps every
     pixel; the first conv sees k*k times the channels; a size that k does not divide is refused."""
-    from genxai.models.concept_cnn import ConceptCNN
+    from genxai.trains.concept_cnn import ConceptCNN
+
     torch.manual_seed(0)
     m = ConceptCNN(3, 2, width=4, space_to_depth=2).eval()
     x = torch.rand(2, 3, 32, 32) * 2 - 1
@@ -197,13 +223,14 @@ def test_concept_classifier_augments_by_whole_pixel_shifts_only():
     """Every augmented image is the original moved by whole pixels (the border filled with -1), so no
     cargo shape is resampled; the standard classifiers' affine augmentation does resample."""
     from genxai.models import ClassifierConfig
-    from genxai.models.concept_cnn import ConceptClassifierConfig
+    from genxai.trains.concept_cnn import ConceptClassifierConfig
+
     torch.manual_seed(0)
     x = torch.rand(16, 3, 20, 20) * 2 - 1
     out = ConceptClassifierConfig(dataset="trains", max_shift=2).augment(x)
     pad = torch.nn.functional.pad(x, (2, 2, 2, 2), value=-1.0)
     for img, orig in zip(out, pad):
-        assert any(torch.equal(img, orig[:, dy:dy + 20, dx:dx + 20]) for dy in range(5) for dx in range(5))
+        assert any(torch.equal(img, orig[:, dy : dy + 20, dx : dx + 20]) for dy in range(5) for dx in range(5))
     resampled = ClassifierConfig(dataset="trains", max_shift=2, max_rotate=0.0).augment(x)
     assert not torch.isin(resampled, torch.cat([x.flatten(), torch.tensor([-1.0])])).all()
     with pytest.raises(ValueError, match="max_rotate=0.0"):
@@ -214,9 +241,17 @@ def test_concept_heads_learn_table_columns_and_leave_the_output_alone(tmp_genxai
     """aux_concepts: forward() still returns the task's logits only; the training loss adds the heads' BCE
     on the attribute table's columns (one row per image, following subsets); bad columns fail early."""
     from genxai.models import get_or_train
-    from genxai.models.concept_cnn import ConceptClassifierConfig
-    kw = dict(dataset="trains", data_kwargs={"task": "TypeA", "n_images": 64, "img_size": 32},
-              epochs=1, width=4, batch_size=32, max_shift=1, space_to_depth=2)
+    from genxai.trains.concept_cnn import ConceptClassifierConfig
+
+    kw = dict(
+        dataset="trains",
+        data_kwargs={"task": "TypeA", "n_images": 64, "img_size": 32},
+        epochs=1,
+        width=4,
+        batch_size=32,
+        max_shift=1,
+        space_to_depth=2,
+    )
     cfg = ConceptClassifierConfig(**kw, aux_concepts=["PassengerCar", "ReinforcedCar"], aux_weight=2.0)
     train = cfg.data("train")
     model = cfg.build().eval()  # no dropout: the two losses see the same features
@@ -225,9 +260,12 @@ def test_concept_heads_learn_table_columns_and_leave_the_output_alone(tmp_genxai
     with torch.no_grad():
         assert model(x).shape == (8, 2)
         h = model.features(x)
-        target = torch.tensor(train.extra["table"][["PassengerCar", "ReinforcedCar"]].to_numpy()[:8], dtype=torch.float32)
-        expected = torch.nn.functional.cross_entropy(model.head(h), y) + \
-            2.0 * torch.nn.functional.binary_cross_entropy_with_logits(model.aux(h), target)
+        target = torch.tensor(
+            train.extra["table"][["PassengerCar", "ReinforcedCar"]].to_numpy()[:8], dtype=torch.float32
+        )
+        expected = torch.nn.functional.cross_entropy(
+            model.head(h), y
+        ) + 2.0 * torch.nn.functional.binary_cross_entropy_with_logits(model.aux(h), target)
         assert torch.allclose(cfg.loss(model, x, y, train, idx), expected)
         plain = ConceptClassifierConfig(**kw)
         assert torch.allclose(plain.loss(model, x, y, train, idx), torch.nn.functional.cross_entropy(model(x), y))
@@ -248,16 +286,16 @@ def test_concept_heads_learn_table_columns_and_leave_the_output_alone(tmp_genxai
 def test_concept_classifier_monitors_a_test_sample_each_epoch():
     """The per-epoch curve scores the first monitor_n test images; None scores them all."""
     from genxai.data.base import ImageSet
-    from genxai.models.concept_cnn import ConceptClassifierConfig
+    from genxai.trains.concept_cnn import ConceptClassifierConfig
 
     class FirstPixel(nn.Module):  # predicts class 1 where the first pixel is positive
         def forward(self, x):
             return torch.stack([-x[:, 0, 0, 0], x[:, 0, 0, 0]], 1)
 
     x = -torch.ones(10, 3, 4, 4)
-    x[:4, 0, 0, 0] = 1.0                                  # right on the first 4, wrong on the other 6
+    x[:4, 0, 0, 0] = 1.0  # right on the first 4, wrong on the other 6
     test = ImageSet(x, torch.ones(10, dtype=torch.long), ("no", "yes"), "t", "test", "hand-made")
     model = FirstPixel()
-    model.weight = nn.Parameter(torch.zeros(1))           # predict_logits needs a parameter for the device
+    model.weight = nn.Parameter(torch.zeros(1))  # predict_logits needs a parameter for the device
     assert ConceptClassifierConfig(dataset="trains", monitor_n=4).epoch_test_acc(model, test) == 1.0
     assert ConceptClassifierConfig(dataset="trains", monitor_n=None).epoch_test_acc(model, test) == pytest.approx(0.4)

@@ -16,12 +16,12 @@ Two users:
 * :func:`map_seeds` runs ``fn(config, seed)`` for every configuration x seed and returns one
   table (the study scripts in ``benchmarks/``);
 * :func:`reproduce_on_cluster` runs every notebook as a task (``genxai reproduce --scheduler``).
-  A worker executes its notebook into a private results folder and sends the files back; this
-  process writes them atomically into ``results/<paper>/`` and writes the MANIFEST, as a local
-  run does, with the worker that ran each notebook.  Notebooks of one paper run one after the
-  other (each sees the ``metrics.json`` its predecessors wrote, as in a local run); papers run side
-  by side.  A failed notebook is kept as ``<name>.FAILED.ipynb``, its traceback reported, and the
-  other notebooks finish.
+  A worker executes its notebook as a local run does (:func:`genxai.runner.execute`, into a staging
+  folder under a private results root) and sends the staged files back; this process promotes them
+  into ``results/<paper>/`` (:func:`genxai.runner.promote`: metrics merged, paper-vs-ours recomputed,
+  MANIFEST rewritten) with the worker that ran each notebook recorded.  A failed notebook leaves the
+  committed results as they were, is kept under ``results/.failed/<paper>/<notebook>/`` with its
+  traceback reported, and the other notebooks finish.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import concurrent.futures as cf
 import contextlib
 import os
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
+from .runner import NotebookFailed
 
 #: Columns :func:`map_seeds` adds to what the study function returns.
 JOB_COLUMNS = ("config", "seed", "worker", "job_s")
@@ -49,14 +49,21 @@ class JobFailed(RuntimeError):
     pass
 
 
-class NotebookFailures(RuntimeError):
-    """Some notebooks of a cluster run failed; ``runs`` are the ones that succeeded."""
+class NotebookFailures(NotebookFailed):
+    """Some notebooks of a cluster run failed (the others finished); ``runs`` are the ones that succeeded."""
 
     def __init__(self, runs: list[dict[str, Any]], failures: list[dict[str, Any]]):
         self.runs, self.failures = runs, failures
         names = ", ".join(f["notebook"] for f in failures)
-        super().__init__(f"{len(failures)} notebook(s) failed: {names}\n\n"
-                         + "\n\n".join(f"== {f['notebook']} on {f['worker']}\n{f['error']}" for f in failures))
+        super().__init__(
+            f"{len(failures)} notebook(s) failed: {names}; the committed results of each were left as they were\n\n"
+            + "\n\n".join(
+                f"== {f['notebook']} on {f['worker']}"
+                + (f" (executed notebook and partial outputs kept in {f['kept']})" if f["kept"] else "")
+                + f"\n{f['error']}"
+                for f in failures
+            )
+        )
 
 
 # --------------------------------------------------------------------------- executors
@@ -77,8 +84,9 @@ def _import_distributed():
     try:
         import distributed
     except ImportError as err:
-        raise ImportError("a Dask scheduler needs the optional extra 'cluster': "
-                          "pip install -e '.[cluster]' (dask[distributed])") from err
+        raise ImportError(
+            "a Dask scheduler needs the optional extra 'cluster': pip install -e '.[cluster]' (dask[distributed])"
+        ) from err
     return distributed
 
 
@@ -96,6 +104,7 @@ def open_executor(scheduler: str | None = None, workers: int = 1) -> Iterator[cf
             yield _InProcess()
             return
         import multiprocessing
+
         # spawn: no fork of a process that holds torch's thread pools
         with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             yield pool
@@ -104,16 +113,20 @@ def open_executor(scheduler: str | None = None, workers: int = 1) -> Iterator[cf
     cluster = None
     if scheduler == "local":
         import logging
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR)
+
+        cluster = distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
         client = distributed.Client(cluster)
     else:
         try:
             client = distributed.Client(scheduler, timeout="30s")
         except OSError as err:
-            raise ConnectionError(f"no Dask scheduler answers at {scheduler!r} ({err}); start one with "
-                                  "`dask scheduler` and workers with `dask worker ADDRESS`, or use "
-                                  "--scheduler local") from err
+            raise ConnectionError(
+                f"no Dask scheduler answers at {scheduler!r} ({err}); start one with "
+                "`dask scheduler` and workers with `dask worker ADDRESS`, or use "
+                "--scheduler local"
+            ) from err
     try:
         yield client.get_executor(pure=False)  # pure=False: equal arguments are still separate tasks
     finally:
@@ -127,6 +140,7 @@ def worker_identity() -> dict[str, Any]:
     ident: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid()}
     with contextlib.suppress(ImportError, ValueError):
         from distributed import get_worker
+
         ident["dask_worker"] = get_worker().address
     return ident
 
@@ -141,6 +155,7 @@ def _worker_name(ident: Mapping[str, Any] | None) -> str:
 @contextlib.contextmanager
 def _job_environment(threads: int, env: Mapping[str, str]) -> Iterator[None]:
     import torch
+
     names = {"GENXAI_THREADS", *env}
     saved = {k: os.environ.get(k) for k in names}
     saved_threads = torch.get_num_threads()
@@ -158,17 +173,24 @@ def _job_environment(threads: int, env: Mapping[str, str]) -> Iterator[None]:
         torch.set_num_threads(saved_threads)
 
 
-def _run_job(fn: Callable[[Any, int], Any], config: Any, seed: int, threads: int,
-             env: Mapping[str, str]) -> tuple[Any, dict[str, Any], float]:
+def _run_job(
+    fn: Callable[[Any, int], Any], config: Any, seed: int, threads: int, env: Mapping[str, str]
+) -> tuple[Any, dict[str, Any], float]:
     started = time.perf_counter()
     with _job_environment(threads, env):
         out = fn(config, seed)
     return out, worker_identity(), time.perf_counter() - started
 
 
-def map_seeds(fn: Callable[[Any, int], Any], configs: Mapping[str, Any] | Sequence[Any], seeds: Sequence[int],
-              scheduler: str | None = None, workers: int = 1, threads: int = 1,
-              env: Mapping[str, str] | None = None):
+def map_seeds(
+    fn: Callable[[Any, int], Any],
+    configs: Mapping[str, Any] | Sequence[Any],
+    seeds: Sequence[int],
+    scheduler: str | None = None,
+    workers: int = 1,
+    threads: int = 1,
+    env: Mapping[str, str] | None = None,
+):
     """Run ``fn(config, seed)`` for every configuration x seed; return one ``pandas.DataFrame``.
 
     Args:
@@ -186,6 +208,7 @@ def map_seeds(fn: Callable[[Any, int], Any], configs: Mapping[str, Any] | Sequen
     raises :class:`JobFailed` naming it, with the worker's traceback chained.
     """
     import pandas as pd
+
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
     named = dict(configs) if isinstance(configs, Mapping) else {str(i): c for i, c in enumerate(configs)}
@@ -210,12 +233,16 @@ def map_seeds(fn: Callable[[Any, int], Any], configs: Mapping[str, Any] | Sequen
             elif isinstance(out, Sequence) and all(isinstance(row, Mapping) for row in out):
                 frame = pd.DataFrame([dict(row) for row in out])
             else:
-                raise TypeError(f"{getattr(fn, '__name__', fn)} returned a {type(out).__name__}; return a "
-                                "mapping (one row), a list of mappings or a DataFrame (several rows)")
+                raise TypeError(
+                    f"{getattr(fn, '__name__', fn)} returned a {type(out).__name__}; return a "
+                    "mapping (one row), a list of mappings or a DataFrame (several rows)"
+                )
             clash = sorted(set(frame.columns) & set(JOB_COLUMNS))
             if clash:
-                raise ValueError(f"{getattr(fn, '__name__', fn)} returned the column(s) {clash} "
-                                 f"that map_seeds adds itself; rename them")
+                raise ValueError(
+                    f"{getattr(fn, '__name__', fn)} returned the column(s) {clash} "
+                    f"that map_seeds adds itself; rename them"
+                )
             frame.insert(0, "config", name)
             frame.insert(1, "seed", seed)
             frame["worker"] = _worker_name(ident)
@@ -225,140 +252,154 @@ def map_seeds(fn: Callable[[Any, int], Any], configs: Mapping[str, Any] | Sequen
 
 
 # --------------------------------------------------------------------------- notebooks
-# The kernel papermill starts inherits this process's environment, which carries the task's private
-# results folder and thread count: a worker process runs one notebook at a time (several threads of one
-# Dask worker would race on os.environ).  Run several single-threaded workers per machine instead.
+# The kernel papermill starts inherits this process's environment (the task's private results root, its thread
+# count, and the staging folder genxai.runner.execute sets): a worker process runs one notebook at a time, since
+# several threads of one Dask worker would race on os.environ.  Run several single-threaded workers instead.
 _NOTEBOOK_LOCK = threading.Lock()
 
 
-def run_notebook_task(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """On a worker: execute one notebook into a private results folder; return its files.
+def _read_tree(folder: Path) -> dict[str, bytes]:
+    if not folder.exists():
+        return {}
+    return {
+        f.relative_to(folder).as_posix(): f.read_bytes()
+        for f in sorted(folder.rglob("*"))
+        if f.is_file() and not f.name.startswith(".")
+    }
 
-    Returns ``{"run", "error", "files", "worker", "threads"}``: ``run`` the record of
-    :func:`genxai.run.execute` (None on failure), ``error`` the traceback (None on success),
-    ``files`` relative path -> bytes of everything the paper's results folder holds afterwards.
+
+def run_notebook_task(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """On a worker: execute one notebook (:func:`genxai.runner.execute`) under a private results root.
+
+    Returns ``{"run", "error", "files", "worker", "threads"}``: ``run`` the runner's record (None on failure),
+    ``error`` the failure with its traceback (None on success), ``files`` relative path -> bytes of the run's
+    staging folder (on failure: of the folder the runner kept the failed run in).
     """
     import nbformat
 
-    from . import run
+    from . import runner
     from .repro import git_sha
+
     ident = worker_identity()
     threads = int(spec["threads"] or os.cpu_count() or 1)
     out: dict[str, Any] = {"run": None, "error": None, "files": {}, "worker": ident, "threads": threads}
     sha, _ = git_sha()
     if spec.get("git_sha") and sha and sha != spec["git_sha"]:
-        out["error"] = (f"the worker's genxai checkout ({paths.root()}) is at {sha}, the client's at "
-                        f"{spec['git_sha']}: check out the same commit on every worker")
+        out["error"] = (
+            f"the worker's genxai checkout ({paths.root()}) is at {sha}, the client's at {spec['git_sha']}: "
+            "check out the same commit on every worker"
+        )
         return out
     source = paths.root() / spec["notebook"]
     if not source.exists():
-        out["error"] = (f"{spec['notebook']} is not in the worker's genxai checkout {paths.root()}: "
-                        "start the workers in a checkout of the same commit (or set GENXAI_ROOT)")
+        out["error"] = (
+            f"{spec['notebook']} is not in the worker's genxai checkout {paths.root()}: start the workers in a "
+            "checkout of the same commit (or set GENXAI_ROOT)"
+        )
         return out
-    relative = paths.results_dir(spec["paper"], spec["profile"], create=False).relative_to(paths.results_root())
+    nb = runner.Notebook(spec["paper"], source)
     with _NOTEBOOK_LOCK, tempfile.TemporaryDirectory(prefix="genxai-notebook-") as tmp:
-        folder = Path(tmp) / relative
-        folder.mkdir(parents=True)
-        if spec.get("metrics") is not None:
-            (folder / "metrics.json").write_bytes(spec["metrics"])
-        env = {"GENXAI_RESULTS_DIR": tmp, "GENXAI_THREADS": str(threads), "TQDM_DISABLE": "1"}
+        env = {"GENXAI_RESULTS_DIR": tmp, "GENXAI_THREADS": str(threads)}
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         try:
-            record = run.execute(run.Notebook(spec["paper"], source), spec["profile"], spec["params"],
-                                 progress=False)
+            record = runner.execute(nb, spec["profile"], spec["params"], progress=False)
         except Exception:  # noqa: BLE001 - any failure of the notebook is reported, not raised
             out["error"] = traceback.format_exc()
+            out["files"] = _read_tree(paths.failed_dir(nb.paper, nb.name, spec["profile"]))
         else:
-            executed = Path(record["output"])
+            stage = Path(record["staging"])
+            executed = stage / source.name
             book = nbformat.read(executed, as_version=4)
-            book.metadata["genxai"] = {"worker": _worker_name(ident), "worker_identity": ident,
-                                       "threads": threads}
+            book.metadata["genxai"] = {"worker": _worker_name(ident), "worker_identity": ident, "threads": threads}
             nbformat.write(book, executed)
             out["run"] = record
+            out["files"] = _read_tree(stage)
         finally:
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-        for f in sorted(folder.rglob("*")):
-            if f.is_file() and not f.name.startswith("."):  # .running.ipynb: a notebook cut off mid-write
-                out["files"][f.relative_to(folder).as_posix()] = f.read_bytes()
     return out
 
 
-def _write_back(folder: Path, files: Mapping[str, bytes]) -> None:
+def _write_tree(folder: Path, files: Mapping[str, bytes]) -> None:
+    import shutil
+
     from .repro import atomic_path
+
+    shutil.rmtree(folder, ignore_errors=True)
     for rel, data in files.items():
         with atomic_path(folder / rel) as tmp:
             tmp.write_bytes(data)
 
 
-def reproduce_on_cluster(scheduler: str | None, paper: str | None = None, profile: str = paths.DEFAULT_PROFILE,
-                         workers: int = 1, params: Mapping[str, Any] | None = None, notebook: str | None = None,
-                         progress: bool = True) -> list[dict[str, Any]]:
+def reproduce_on_cluster(
+    scheduler: str | None,
+    paper: str | None = None,
+    profile: str = paths.DEFAULT_PROFILE,
+    workers: int = 1,
+    params: Mapping[str, Any] | None = None,
+    notebook: str | None = None,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
     """``genxai reproduce --scheduler``: every selected notebook as a task (see the module doc).
 
-    Returns the run records (as :func:`genxai.run.reproduce`, plus ``worker`` and ``threads``);
-    raises :class:`NotebookFailures` after the other notebooks finished when some failed.
-    Threads per notebook: ``GENXAI_THREADS`` of this process when set, else all the worker's cores.
+    A worker runs its notebook as :func:`genxai.runner.execute` does, under a private results root, and returns
+    the staged files; here they are staged again and promoted (:func:`genxai.runner.promote`: ``metrics.json``
+    merged, paper-vs-ours recomputed, manifest rewritten) as each notebook finishes.  A failed notebook's files go
+    to :func:`genxai.paths.failed_dir`; after the others finished, :class:`NotebookFailures` names them all.
+
+    Returns the run records (as :func:`genxai.runner.reproduce`, plus ``worker`` and ``threads``).  Threads per
+    notebook: ``GENXAI_THREADS`` of this process when set, else all the worker's cores.
     """
     from tqdm.auto import tqdm
 
-    from . import run
+    from . import runner
     from .profiles import check_profile
     from .repro import git_sha
+
     check_profile(profile)
     params = dict(params or {})
     if "profile" in params:
-        raise run.ParameterError("set the profile with --profile, not -p profile=...")
-    notebooks = run.discover(paper, notebook)
-    run.validate_parameters(notebooks, params)
+        raise runner.ParameterError("set the profile with --profile, not -p profile=...")
+    notebooks = runner.discover(paper, notebook)
+    runner.validate_parameters(notebooks, params)
     threads = int(os.environ["GENXAI_THREADS"]) if os.environ.get("GENXAI_THREADS") else None
     sha, _ = git_sha()
-    queues: dict[str, list[run.Notebook]] = {}
-    for nb in notebooks:
-        queues.setdefault(nb.paper, []).append(nb)
     runs: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     bar = tqdm(total=len(notebooks), desc=f"notebooks ({profile}) on {scheduler or 'local processes'}",
-               disable=not progress)
+               disable=not progress)  # fmt: skip
     with open_executor(scheduler, workers) as ex:
-        pending: dict[cf.Future, run.Notebook] = {}
-
-        def submit(nb: run.Notebook) -> None:
-            metrics = paths.results_dir(nb.paper, profile) / "metrics.json"
-            spec = {"paper": nb.paper, "notebook": nb.path.relative_to(paths.root()).as_posix(),
-                    "profile": profile, "params": params, "threads": threads, "git_sha": sha,
-                    "metrics": metrics.read_bytes() if metrics.exists() else None}
+        pending = {}
+        for nb in notebooks:
+            spec = {"paper": nb.paper, "notebook": nb.path.relative_to(paths.root()).as_posix(), "profile": profile,
+                    "params": params, "threads": threads, "git_sha": sha}  # fmt: skip
             pending[ex.submit(run_notebook_task, spec)] = nb
-
-        for queue in queues.values():
-            submit(queue.pop(0))
-        while pending:
-            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for future in done:
-                nb = pending.pop(future)
-                name = nb.path.relative_to(paths.root()).as_posix()
-                try:
-                    result = future.result()
-                except Exception:  # noqa: BLE001 - the task itself died (worker lost...): no files to keep
-                    result = {"run": None, "error": traceback.format_exc(), "files": {}, "worker": None}
-                _write_back(paths.results_dir(nb.paper, profile), result["files"])
-                if result["error"] is not None:
-                    failures.append({"notebook": name, "worker": _worker_name(result["worker"]),
-                                     "error": result["error"]})
-                else:
-                    record = dict(result["run"], output=str(nb.output_path(profile)),
-                                  worker=_worker_name(result["worker"]), threads=result["threads"])
-                    runs.append(record)
-                bar.update()
-                if queues[nb.paper]:  # the paper's next notebook sees this one's metrics.json
-                    submit(queues[nb.paper].pop(0))
+        for future in cf.as_completed(pending):
+            nb = pending[future]
+            name = nb.path.relative_to(paths.root()).as_posix()
+            try:
+                result = future.result()
+            except Exception:  # noqa: BLE001 - the task itself died (worker lost...): no files to keep
+                result = {"run": None, "error": traceback.format_exc(), "files": {}, "worker": None}
+            if result["error"] is None:
+                stage = paths.staging_dir(nb.paper, nb.name, profile)
+                _write_tree(stage, result["files"])
+                runner.promote(nb.paper, stage, profile)
+                worker = _worker_name(result["worker"])
+                runs.append(dict(result["run"], output=str(nb.output_path(profile)), staging=str(stage),
+                                 worker=worker, threads=result["threads"]))  # fmt: skip
+            else:
+                kept = paths.failed_dir(nb.paper, nb.name, profile)
+                if result["files"]:
+                    _write_tree(kept, result["files"])
+                failures.append({"notebook": name, "worker": _worker_name(result["worker"]),
+                                 "kept": str(kept) if result["files"] else None, "error": result["error"]})  # fmt: skip
+            bar.update()
     bar.close()
-    if runs:
-        run.write_manifest(profile, runs if notebook is None else run.runs_from_results(profile, [paper]))
     if failures:
         raise NotebookFailures(runs, failures)
     return runs
@@ -366,20 +407,25 @@ def reproduce_on_cluster(scheduler: str | None, paper: str | None = None, profil
 
 def cmd_reproduce(args) -> int:
     """The ``genxai reproduce --scheduler`` branch of the command line."""
-    from . import run
+    from . import runner
+    from .cli import _parse_params
+
     if args.reference:
-        raise run.ParameterError("--reference runs locally (the references are this machine's smoke runs): "
-                                 "drop --scheduler")
-    code = 0
+        raise runner.ParameterError(
+            "--reference runs locally (the references are this machine's smoke runs): drop --scheduler"
+        )
+    failed = None
     try:
-        runs = reproduce_on_cluster(args.scheduler, args.paper, args.profile, args.workers,
-                                    run._parse_params(args.param), notebook=args.notebook)
+        runs = reproduce_on_cluster(
+            args.scheduler, args.paper, args.profile, args.workers, _parse_params(args.param), notebook=args.notebook
+        )
     except NotebookFailures as err:
-        runs, code = err.runs, 1
-        print(f"genxai: error: {err}", file=sys.stderr)
+        runs, failed = err.runs, err
     for r in runs:
         print(f"{r['notebook']}: {r['seconds']} s on {r['worker']} ({r['threads']} thread(s)) -> {r['output']}")
     if runs:
-        print(f"manifest: {run._manifest_path(args.profile)}")
-        print(run.summary(sorted({Path(r['notebook']).parent.name for r in runs}), args.profile))
-    return code
+        print(f"manifest: {runner.manifest_path(args.profile)}")
+        print(runner.summary(sorted({Path(r["notebook"]).parent.name for r in runs}), args.profile))
+    if failed is not None:
+        raise failed  # the command line reports it and exits with status 1
+    return 0

@@ -1,7 +1,6 @@
-"""Reproducibility helpers: seeding, provenance, atomic writes, figures, metrics.
+"""Reproducibility helpers: seeding, devices, provenance records and atomic writes.
 
-Everything a notebook writes into ``results/`` goes through this module, so every
-result has its provenance beside it and nothing is ever half-written.
+What a notebook writes into ``results/`` goes through :mod:`genxai.recorder`, which builds on these.
 """
 
 from __future__ import annotations
@@ -18,9 +17,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,8 +29,18 @@ from . import paths
 
 #: Packages whose versions go into every provenance record.
 TRACKED_PACKAGES = (
-    "genxai", "torch", "numpy", "scipy", "scikit-learn", "scikit-image", "captum",
-    "torchmetrics", "matplotlib", "pandas", "papermill", "nbval",
+    "genxai",
+    "torch",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "scikit-image",
+    "captum",
+    "torchmetrics",
+    "matplotlib",
+    "pandas",
+    "papermill",
+    "nbval",
 )
 
 
@@ -94,14 +104,19 @@ def git_sha(short: bool = False) -> tuple[str | None, bool | None]:
     Dirty means tracked files outside ``results/`` differ from the commit."""
     try:
         root = paths.root()
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                             text=True, check=True, timeout=10).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
         # results/ is excluded: a run rewrites the committed results it regenerates before it writes
         # its provenance, so counting them would mark every rerun dirty; the flag is about the code.
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                 ":(exclude)results"],
-                                cwd=root, capture_output=True, text=True, check=True,
-                                timeout=10).stdout
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout
         return (sha[:12] if short else sha), bool(status.strip())
     except (OSError, subprocess.SubprocessError):
         return None, None
@@ -117,8 +132,9 @@ def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str
     return out
 
 
-def provenance(parameters: Mapping[str, Any] | None = None, device: Any = None,
-               started: float | None = None) -> dict[str, Any]:
+def provenance(
+    parameters: Mapping[str, Any] | None = None, device: Any = None, started: float | None = None
+) -> dict[str, Any]:
     """A record of what produced a result: code, versions, parameters, machine, time."""
     sha, dirty = git_sha()
     now = time.time()
@@ -132,7 +148,7 @@ def provenance(parameters: Mapping[str, Any] | None = None, device: Any = None,
         "device": str(device) if device is not None else None,
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.version.cuda if torch.cuda.is_available() else None,
-        "written_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "written_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
     if started is not None:
         record["wall_time_s"] = round(now - started, 2)
@@ -150,10 +166,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.exists():  # mkstemp creates 0600; results and checkpoints get the usual umask-based mode
+            tmp_path.chmod(0o666 & ~_umask())
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _json_default(obj: Any) -> Any:
@@ -184,8 +208,7 @@ def _finite(obj: Any) -> Any:
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as indented, key-sorted JSON, atomically."""
     path = Path(path)
-    text = json.dumps(_finite(json.loads(json.dumps(obj, default=_json_default))),
-                      indent=2, sort_keys=True)
+    text = json.dumps(_finite(json.loads(json.dumps(obj, default=_json_default))), indent=2, sort_keys=True)
     with atomic_path(path) as tmp:
         tmp.write_text(text + "\n")
     return path
@@ -204,93 +227,3 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
-
-
-# --------------------------------------------------------------------------- figures
-#: One DPI and no software/date metadata, so the same figure gives the same PNG bytes.
-FIGURE_DPI = 110
-
-
-def savefig(fig, name: str, outdir: str | os.PathLike, close: bool = True) -> Path:
-    """Save ``fig`` as ``<outdir>/<name>.png`` atomically, with stable metadata.
-
-    ``name`` follows the paper's numbering, e.g. ``fig04_sampling_comparison``.
-    """
-    if not name or "/" in name or name.endswith(".png"):
-        raise ValueError(f"figure name {name!r} must be a bare stem like 'fig04_sampling_comparison'")
-    path = Path(outdir) / f"{name}.png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=FIGURE_DPI, bbox_inches="tight",
-                    metadata={"Software": None})
-    if close:
-        import matplotlib.pyplot as plt
-        plt.close(fig)
-    return path
-
-
-# --------------------------------------------------------------------------- run records
-class RunRecorder:
-    """Collects a notebook run's outputs: figures, metrics and provenance in one folder.
-
-    >>> rec = RunRecorder("ganchors", profile="cpu", parameters={"seed": 0})
-    >>> rec.savefig(fig, "fig04_sampling_comparison")
-    >>> rec.write_metrics({"table1": {...}})
-    >>> rec.finish()          # writes run.json (provenance + list of outputs)
-    """
-
-    def __init__(self, paper: str, profile: str = paths.DEFAULT_PROFILE,
-                 parameters: Mapping[str, Any] | None = None, device: Any = None,
-                 outdir: str | os.PathLike | None = None, run_name: str = "run"):
-        self.paper = paper
-        self.run_name = run_name
-        self.profile = profile
-        self.parameters = dict(parameters or {})
-        self.device = device
-        self.outdir = Path(outdir) if outdir else paths.results_dir(paper, profile)
-        self.outdir.mkdir(parents=True, exist_ok=True)
-        self.outputs: list[str] = []
-        self.started = time.time()
-
-    def path(self, name: str) -> Path:
-        return self.outdir / name
-
-    def _track(self, path: Path) -> Path:
-        rel = path.relative_to(self.outdir).as_posix()
-        if rel not in self.outputs:
-            self.outputs.append(rel)
-        return path
-
-    def savefig(self, fig, name: str, close: bool = True) -> Path:
-        return self._track(savefig(fig, name, self.outdir, close=close))
-
-    def write_json(self, name: str, obj: Any) -> Path:
-        return self._track(write_json(self.outdir / name, obj))
-
-    def write_table(self, df, name: str) -> Path:
-        """Write a pandas table as CSV and Markdown (``<name>.csv``, ``<name>.md``)."""
-        self._track(write_text(self.outdir / f"{name}.csv", df.to_csv(index=False)))
-        return self._track(write_text(self.outdir / f"{name}.md", df.to_markdown(index=False) + "\n"))
-
-    def write_metrics(self, metrics: Mapping[str, Any], merge: bool = True) -> Path:
-        """Write ``metrics.json``; with ``merge`` keep keys written by other notebooks."""
-        path = self.outdir / "metrics.json"
-        data: dict[str, Any] = {}
-        if merge and path.exists():
-            data = json.loads(path.read_text())
-        data.update(metrics)
-        data["profile"] = self.profile
-        return self._track(write_json(path, data))
-
-    def paper_vs_ours(self, metrics: Mapping[str, Any] | None = None):
-        """Build, write and return the paper-vs-ours table from ``paper_values/<paper>.json``."""
-        from .report import paper_vs_ours
-        if metrics is None:
-            metrics = json.loads((self.outdir / "metrics.json").read_text())
-        table = paper_vs_ours(self.paper, metrics)
-        self.write_table(table, "paper_vs_ours")
-        return table
-
-    def finish(self) -> Path:
-        record = provenance(self.parameters, self.device, self.started)
-        record.update(paper=self.paper, profile=self.profile, outputs=sorted(self.outputs))
-        return write_json(self.outdir / f"{self.run_name}.json", record)

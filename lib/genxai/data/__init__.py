@@ -13,14 +13,41 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from .base import (ImageSet, check_images, from_uint8, from_unit, resize, seeded_split,  # noqa: F401
-                   to_uint8, to_unit)
-from .mnist import DataMissingError  # noqa: F401
+from .base import (
+    DataCorruptError,
+    DataMissingError,
+    ImageSet,
+    check_images,
+    from_uint8,
+    from_unit,
+    resize,
+    seeded_split,
+    to_uint8,
+    to_unit,
+)
+from .sampling import balanced_indices
+
+__all__ = [
+    "DataCorruptError",
+    "DataMissingError",
+    "ImageSet",
+    "available",
+    "balanced_indices",
+    "check_images",
+    "from_uint8",
+    "from_unit",
+    "load",
+    "register",
+    "resize",
+    "seeded_split",
+    "to_uint8",
+    "to_unit",
+]
 
 SPLITS = ("train", "test")
 _REGISTRY: dict[str, Callable[..., ImageSet]] = {}
@@ -28,9 +55,11 @@ _REGISTRY: dict[str, Callable[..., ImageSet]] = {}
 
 def register(name: str):
     """Decorator: ``@register("bam_like")`` on ``def load(split, **kw) -> ImageSet``."""
+
     def deco(fn: Callable[..., ImageSet]) -> Callable[..., ImageSet]:
         _REGISTRY[name] = fn
         return fn
+
     return deco
 
 
@@ -45,8 +74,9 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def load(name: str, split: str = "train", size: int | None = None, n: int | None = None,
-         seed: int = 0, **kwargs) -> ImageSet:
+def load(
+    name: str, split: str = "train", size: int | None = None, n: int | None = None, seed: int = 0, **kwargs
+) -> ImageSet:
     """Load data set ``name``'s ``split``, resized to ``size`` px, a seeded subset of ``n``."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}: use one of {SPLITS}")
@@ -57,20 +87,26 @@ def load(name: str, split: str = "train", size: int | None = None, n: int | None
     ds = _REGISTRY[name](split, **kwargs)
     ds = ds.subset(n, seed=seed)
     if size is not None:
-        ds = ImageSet(resize(ds.images, size), ds.labels, ds.classes, ds.name, ds.split,
-                      ds.source, ds.extra)
+        ds = ImageSet(resize(ds.images, size), ds.labels, ds.classes, ds.name, ds.split, ds.source, ds.extra)
     return ds
 
 
-def _from_raw(name: str, split: str, images: np.ndarray, labels: np.ndarray, classes, source: str,
-              **extra) -> ImageSet:
-    return ImageSet(from_uint8(images), torch.as_tensor(labels, dtype=torch.long), tuple(classes),
-                    name, split, source, {k: torch.as_tensor(v) for k, v in extra.items()})
+def _from_raw(name: str, split: str, images: np.ndarray, labels: np.ndarray, classes, source: str, **extra) -> ImageSet:
+    return ImageSet(
+        from_uint8(images),
+        torch.as_tensor(labels, dtype=torch.long),
+        tuple(classes),
+        name,
+        split,
+        source,
+        {k: torch.as_tensor(v) for k, v in extra.items()},
+    )
 
 
 @register("mnist")
 def _mnist(split: str) -> ImageSet:
     from . import mnist
+
     images, labels, source = mnist.load_raw(split)
     return _from_raw("mnist", split, images, labels, mnist.CLASSES, source)
 
@@ -78,6 +114,7 @@ def _mnist(split: str) -> ImageSet:
 @register("fashion_mnist")
 def _fashion(split: str) -> ImageSet:
     from . import fashion_mnist
+
     images, labels, source = fashion_mnist.load_raw(split)
     return _from_raw("fashion_mnist", split, images, labels, fashion_mnist.CLASSES, source)
 
@@ -85,6 +122,7 @@ def _fashion(split: str) -> ImageSet:
 @register("digits")
 def _digits(split: str) -> ImageSet:
     from . import digits
+
     images, labels, source = digits.load_raw(split)
     return _from_raw("digits", split, images, labels, digits.CLASSES, source)
 
@@ -92,6 +130,7 @@ def _digits(split: str) -> ImageSet:
 @register("colored_mnist")
 def _colored(split: str, labels: str = "digit") -> ImageSet:
     from . import colored_mnist, mnist
+
     images, y, source, channel = colored_mnist.load_raw(split, labels)
     classes = mnist.CLASSES if labels == "digit" else colored_mnist.COLOR_CLASSES
     return _from_raw("colored_mnist", split, images, y, classes, source, color=channel)

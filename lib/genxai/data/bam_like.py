@@ -6,9 +6,9 @@ checkerboards), each with random frequency, phase and colours; by default (``pal
 the two families also differ in colour range (stripes green, checker brown), as BAM's real scenes
 (bamboo forest, bedroom) differ in colour as well as texture.  With colours shared by both families
 (``palette="shared"``, our first version) the cpu-profile classifier learnt the object (97%) but
-stayed at chance on the scene (50.4%), which made Table 1's "different scene" row meaningless.  Every (object, scene) pair is a
-class, as GANMEX's 4-class pizza/stop-sign x bamboo-forest/bedroom subset of BAM.  Images are
-32x32 RGB; the object's side is 12-16 px (between 1/3 and 1/2 of the scene, as BAM), at a random
+stayed at chance on the scene (50.4%), which made Table 1's "different scene" row meaningless.
+Every (object, scene) pair is a class, as GANMEX's 4-class pizza/stop-sign x bamboo-forest/bedroom subset of
+BAM.  Images are 32x32 RGB; the object's side is 12-16 px (between 1/3 and 1/2 of the scene, as BAM), at a random
 position.  ``extra["mask"]`` (N, H, W) bool holds the ground-truth object mask.  Seeded by split;
 a few thousand images take a few seconds.
 
@@ -18,7 +18,7 @@ over its scenes: inside the mask the scene is replaced by the glyph shaded over 
 alpha (``paste="alpha"``), so the scene's colour showed through the object's darker pixels and
 the object region carried the scene label.  Classifiers then read the scene partly off the object,
 and GANMEX, asked to change only the scene, tinted the object as well (Table 1's "different
-scene" row, seeds 1 and 2 in the README).
+scene" row; studies/ganmex.md).
 """
 
 from __future__ import annotations
@@ -31,19 +31,21 @@ import torch.nn.functional as F
 
 from . import ImageSet, fashion_mnist, register
 
-OBJECTS = {"trouser": 1, "bag": 8}          # Fashion-MNIST class indices
+OBJECTS = {"trouser": 1, "bag": 8}  # Fashion-MNIST class indices
 SCENES = ("stripes", "checker")
 SIZE = 32
-MASK_ALPHA = 0.25     # glyph intensity above which a pixel belongs to the object (its ground-truth mask)
-BACKING = -0.4        # neutral grey under an opaque object: the same for every scene, so it carries no scene cue
+MASK_ALPHA = 0.25  # glyph intensity above which a pixel belongs to the object (its ground-truth mask)
+BACKING = -0.4  # neutral grey under an opaque object: the same for every scene, so it carries no scene cue
 PASTES = ("opaque", "alpha")
 
 
 # palette="family": each scene family has its own colour range, as BAM's scenes differ in colour
 # as well as texture (bamboo forest: greens, bedroom: warm browns); RGB lower corners of the boxes
 # [low, low + 0.5) from which the two texture colours are drawn (darkish, so a light object stands out).
-FAMILY_LOW = {"stripes": ((-0.95, -0.45, -0.95), (-0.75, -0.05, -0.75)),   # dark / light green
-              "checker": ((-0.35, -0.90, -0.95), (-0.05, -0.55, -0.85))}   # dark / light brown
+FAMILY_LOW = {
+    "stripes": ((-0.95, -0.45, -0.95), (-0.75, -0.05, -0.75)),  # dark / light green
+    "checker": ((-0.35, -0.90, -0.95), (-0.05, -0.55, -0.85)),
+}  # dark / light brown
 
 
 def _scene(kind: str, g: torch.Generator, palette: str = "family") -> torch.Tensor:
@@ -53,10 +55,11 @@ def _scene(kind: str, g: torch.Generator, palette: str = "family") -> torch.Tens
     cue; our small classifiers then fail to learn the scene at all, see docs); ``"family"``:
     family-specific colour ranges (``FAMILY_LOW``).
     """
-    yy, xx = torch.meshgrid(torch.arange(SIZE, dtype=torch.float32),
-                            torch.arange(SIZE, dtype=torch.float32), indexing="ij")
+    yy, xx = torch.meshgrid(
+        torch.arange(SIZE, dtype=torch.float32), torch.arange(SIZE, dtype=torch.float32), indexing="ij"
+    )
     if palette == "shared":
-        c1 = torch.rand(3, generator=g) * 1.0 - 0.9    # darkish colours so a light object stands out
+        c1 = torch.rand(3, generator=g) * 1.0 - 0.9  # darkish colours so a light object stands out
         c2 = torch.rand(3, generator=g) * 1.0 - 0.7
     elif palette == "family":
         lo1, lo2 = (torch.tensor(v) for v in FAMILY_LOW[kind])
@@ -76,8 +79,9 @@ def _scene(kind: str, g: torch.Generator, palette: str = "family") -> torch.Tens
     return c1[:, None, None] + (c2 - c1)[:, None, None] * t[None]
 
 
-def paste_object(scene: torch.Tensor, alpha: torch.Tensor, tint: torch.Tensor, row: int, col: int,
-                 paste: str = "opaque") -> torch.Tensor:
+def paste_object(
+    scene: torch.Tensor, alpha: torch.Tensor, tint: torch.Tensor, row: int, col: int, paste: str = "opaque"
+) -> torch.Tensor:
     """Paste a glyph (``alpha`` (s, s) in [0, 1], colour ``tint`` (3,)) onto ``scene`` at (row, col), in place.
 
     Returns the object mask (SIZE, SIZE) bool.  ``"opaque"``: inside the mask the pixels depend on
@@ -87,19 +91,20 @@ def paste_object(scene: torch.Tensor, alpha: torch.Tensor, tint: torch.Tensor, r
     if paste not in PASTES:
         raise ValueError(f"paste must be one of {PASTES}, not {paste!r}")
     side = alpha.shape[-1]
-    region = scene[:, row:row + side, col:col + side]
+    region = scene[:, row : row + side, col : col + side]
     inside = alpha > MASK_ALPHA
     if paste == "alpha":
         region[:] = alpha * tint[:, None, None] + (1 - alpha) * region
     else:
         region[:] = torch.where(inside, alpha * tint[:, None, None] + (1 - alpha) * BACKING, region)
     mask = torch.zeros(scene.shape[-2:], dtype=torch.bool)
-    mask[row:row + side, col:col + side] = inside
+    mask[row : row + side, col : col + side] = inside
     return mask
 
 
-def generate(split: str, n: int, seed: int = 0, palette: str = "family",
-             paste: str = "opaque") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def generate(
+    split: str, n: int, seed: int = 0, palette: str = "family", paste: str = "opaque"
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``n`` images, labels (object * 2 + scene) and masks; objects from Fashion-MNIST ``split``."""
     if paste not in PASTES:
         raise ValueError(f"paste must be one of {PASTES}, not {paste!r}")
@@ -116,33 +121,44 @@ def generate(split: str, n: int, seed: int = 0, palette: str = "family",
         obj, scene = int(y[i]) // len(SCENES), int(y[i]) % len(SCENES)
         img = _scene(SCENES[scene], g, palette)
         pool = pools[names[obj]]
-        glyph = torch.tensor(images_u8[pool[int(torch.randint(len(pool), (1,), generator=g))]], dtype=torch.float32) / 255
+        glyph = (
+            torch.tensor(images_u8[pool[int(torch.randint(len(pool), (1,), generator=g))]], dtype=torch.float32) / 255
+        )
         side = int(torch.randint(12, 17, (1,), generator=g))
-        alpha = F.interpolate(glyph[None, None], size=(side, side), mode="bilinear", align_corners=False,
-                              antialias=True)[0, 0].clamp(0, 1)
+        alpha = F.interpolate(
+            glyph[None, None], size=(side, side), mode="bilinear", align_corners=False, antialias=True
+        )[0, 0].clamp(0, 1)
         r, c = (int(v) for v in torch.randint(0, SIZE - side + 1, (2,), generator=g))
-        tint = 0.6 + 0.4 * torch.rand(3, generator=g)        # light, slightly tinted object
+        tint = 0.6 + 0.4 * torch.rand(3, generator=g)  # light, slightly tinted object
         masks[i] = paste_object(img, alpha, tint, r, c, paste)
         images[i] = img
     return images.clamp(-1, 1), y.long(), masks
 
 
 @register("bam_like")
-def load(split: str, n: int | None = None, seed: int = 0, palette: str = "family",
-         paste: str = "opaque") -> ImageSet:
+def load(split: str, n: int | None = None, seed: int = 0, palette: str = "family", paste: str = "opaque") -> ImageSet:
     """``n`` defaults to 4000 (train) / 1000 (test); ``palette`` as :func:`_scene`, ``paste`` as
     :func:`paste_object`."""
     n = n or (4000 if split == "train" else 1000)
     images, labels, masks = generate(split, n, seed, palette, paste)
     classes = tuple(f"{o}-{s}" for o in OBJECTS for s in SCENES)
-    return ImageSet(images, labels, classes, "bam_like", split,
-                    f"procedural scenes ({palette} palette) + Fashion-MNIST objects pasted {paste} (seed {seed})",
-                    {"mask": masks})
+    return ImageSet(
+        images,
+        labels,
+        classes,
+        "bam_like",
+        split,
+        f"procedural scenes ({palette} palette) + Fashion-MNIST objects pasted {paste} (seed {seed})",
+        {"mask": masks},
+    )
 
 
 def pair_kind(c_o: int, c_t: int) -> str:
     """'different object' (same scene), 'different scene' (same object) or 'both'."""
     same_obj = c_o // len(SCENES) == c_t // len(SCENES)
     same_scene = c_o % len(SCENES) == c_t % len(SCENES)
-    return "different scene" if same_obj and not same_scene else (
-        "different object" if same_scene and not same_obj else "both" if c_o != c_t else "same")
+    return (
+        "different scene"
+        if same_obj and not same_scene
+        else ("different object" if same_scene and not same_obj else "both" if c_o != c_t else "same")
+    )

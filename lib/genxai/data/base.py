@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ..guards import check_images  # noqa: F401  (the one input guard, re-exported as genxai.data.check_images)
+
+
+class DataMissingError(FileNotFoundError):
+    """A data set's files are not on disk; the message names the command that fetches them."""
+
+
+class DataCorruptError(ValueError):
+    """A data file is on disk but truncated or altered; the message names the file and the command that repairs it."""
 
 
 def from_uint8(array: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -37,28 +47,12 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return (to_unit(x) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
-def check_images(x: torch.Tensor, channels: int | None = None, name: str = "images") -> torch.Tensor:
-    """Raise a clear error unless ``x`` is a float NCHW batch in the library's range."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != 4:
-        raise ValueError(f"{name} must be shaped (N, C, H, W), got {tuple(x.shape)}; "
-                         f"add a batch dimension with x.unsqueeze(0) for a single image")
-    if channels is not None and x.shape[1] != channels:
-        raise ValueError(f"{name} must have {channels} channel(s), got shape {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be float in [-1, 1], got {x.dtype}; convert uint8 with genxai.data.from_uint8")
-    if x.numel() and (x.min() < -1.001 or x.max() > 1.001):
-        raise ValueError(f"{name} has values in [{x.min():.3f}, {x.max():.3f}] but genxai uses [-1, 1]; "
-                         f"convert [0, 1] images with genxai.data.from_unit")
-    return x
-
-
 def resize(x: torch.Tensor, size: int | None) -> torch.Tensor:
     if size is None or x.shape[-1] == size and x.shape[-2] == size:
         return x
-    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
-                         antialias=size < x.shape[-1]).clamp(-1.0, 1.0)
+    return F.interpolate(
+        x, size=(size, size), mode="bilinear", align_corners=False, antialias=size < x.shape[-1]
+    ).clamp(-1.0, 1.0)
 
 
 def _take_rows(value, index: torch.Tensor, n: int):
@@ -104,33 +98,35 @@ class ImageSet(torch.utils.data.Dataset):
     def n_classes(self) -> int:
         return len(self.classes)
 
-    def take(self, index: Sequence[int] | torch.Tensor, split: str | None = None) -> "ImageSet":
+    def take(self, index: Sequence[int] | torch.Tensor, split: str | None = None) -> ImageSet:
         index = torch.as_tensor(index, dtype=torch.long)
         extra = {k: _take_rows(v, index, len(self)) for k, v in self.extra.items()}
-        return ImageSet(self.images[index], self.labels[index], self.classes, self.name,
-                        split or self.split, self.source, extra)
+        return ImageSet(
+            self.images[index], self.labels[index], self.classes, self.name, split or self.split, self.source, extra
+        )
 
-    def subset(self, n: int | None, seed: int = 0) -> "ImageSet":
+    def subset(self, n: int | None, seed: int = 0) -> ImageSet:
         """A seeded random subset of ``n`` items (all of them when ``n`` is None or too large)."""
         if n is None or n >= len(self):
             return self
         g = torch.Generator().manual_seed(seed)
         return self.take(torch.randperm(len(self), generator=g)[:n].sort().values)
 
-    def of_class(self, c: int) -> "ImageSet":
+    def of_class(self, c: int) -> ImageSet:
         return self.take(torch.nonzero(self.labels == c).flatten())
 
-    def first_of_each_class(self) -> "ImageSet":
+    def first_of_each_class(self) -> ImageSet:
         """One item per class (the first in order): the papers' 'one image per class' protocol."""
-        idx = [int(torch.nonzero(self.labels == c)[0]) for c in range(self.n_classes)
-               if (self.labels == c).any()]
+        idx = [int(torch.nonzero(self.labels == c)[0]) for c in range(self.n_classes) if (self.labels == c).any()]
         return self.take(idx)
 
-    def loader(self, batch_size: int, shuffle: bool = False, seed: int = 0,
-               drop_last: bool = False) -> torch.utils.data.DataLoader:
+    def loader(
+        self, batch_size: int, shuffle: bool = False, seed: int = 0, drop_last: bool = False
+    ) -> torch.utils.data.DataLoader:
         g = torch.Generator().manual_seed(seed)
-        return torch.utils.data.DataLoader(self, batch_size=batch_size, shuffle=shuffle,
-                                           generator=g, drop_last=drop_last)
+        return torch.utils.data.DataLoader(
+            self, batch_size=batch_size, shuffle=shuffle, generator=g, drop_last=drop_last
+        )
 
 
 def seeded_split(n: int, n_test: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -15,6 +15,7 @@ TEST_SIZE = 300
 
 def load_raw(split: str) -> tuple[np.ndarray, np.ndarray, str]:
     from sklearn.datasets import load_digits
+
     bunch = load_digits()
     images = np.round(bunch.images / 16.0 * 255).astype(np.uint8)
     train_idx, test_idx = seeded_split(len(images), TEST_SIZE, seed=0)

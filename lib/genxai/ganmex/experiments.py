@@ -5,16 +5,16 @@ Each returns plain tensors / pandas rows; figures are drawn by :mod:`.figures`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable
 
 import pandas as pd
 import torch
 
-from ..attribution import explain
-from ..baselines import make_baseline
 from ..models import ClassifierConfig, get_or_train, predict_logits
 from . import metrics as M
+from .attribution import explain
+from .baselines import make_baseline
 from .gan import GANMEXConfig
 from .randomisation import layer_labels, randomised_copy
 
@@ -36,12 +36,16 @@ def baselines_for(kinds: Iterable[str], x, c_t, train, generator, seed: int = 0)
 
 def maps_for(methods, kinds, classifier, x, c_o, c_t, train, generator, seed: int = 0, **kw):
     """{(method, kind): attributions} of "why c_o and not c_t" for every method x baseline kind."""
-    return {(m, k): explain(m, k, classifier, x, c_o, c_t, train=train, generator=generator, seed=seed, **kw)
-            for m in methods for k in kinds}
+    return {
+        (m, k): explain(m, k, classifier, x, c_o, c_t, train=train, generator=generator, seed=seed, **kw)
+        for m in methods
+        for k in kinds
+    }
 
 
-def baseline_table(classifier, x, c_t, train, generator, kinds=("mdts", "ganmex", "eg", "zero"),
-                   seed: int = 0) -> pd.DataFrame:
+def baseline_table(
+    classifier, x, c_t, train, generator, kinds=("mdts", "ganmex", "eg", "zero"), seed: int = 0
+) -> pd.DataFrame:
     """Share classified as target and mean L1 to the input, per baseline kind."""
     rows = []
     for k in kinds:
@@ -59,14 +63,32 @@ def target_sensitivity(classifier, x, c_o, t1, t2, train, generator, method: str
     for kind, mode in (("zero", "target"), ("zero", "difference"), ("mdts", "target"), ("ganmex", "target")):
         a = explain(method, kind, classifier, x, c_o, t1, train=train, generator=generator, mode=mode, **kw)
         b = explain(method, kind, classifier, x, c_o, t2, train=train, generator=generator, mode=mode, **kw)
-        rows.append({"baseline": kind, "one_vs_one": mode, "spearman": float(M.spearman(a, b).mean()),
-                     "ssim": float(M.ssim(a, b).mean())})
+        rows.append(
+            {
+                "baseline": kind,
+                "one_vs_one": mode,
+                "spearman": float(M.spearman(a, b).mean()),
+                "ssim": float(M.ssim(a, b).mean()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def cascading_randomisation(classifier, gan_config, x, c_o, c_t, train, device, methods=("ig", "deeplift", "occlusion"),
-                            kinds=("zero", "eg", "ganmex"), standalone=None, seed: int = 0, progress: bool = False,
-                            **kw):
+def cascading_randomisation(
+    classifier,
+    gan_config,
+    x,
+    c_o,
+    c_t,
+    train,
+    device,
+    methods=("ig", "deeplift", "occlusion"),
+    kinds=("zero", "eg", "ganmex"),
+    standalone=None,
+    seed: int = 0,
+    progress: bool = False,
+    **kw,
+):
     """Adebayo et al.'s cascading randomisation with GANMEX Sec. 4.3's norm-matched Gaussian weights.
 
     For k = 0..L the top k layers are randomised; the GANMEX baseline is re-fitted to each
@@ -79,8 +101,11 @@ def cascading_randomisation(classifier, gan_config, x, c_o, c_t, train, device, 
     maps, bases, rows = {}, {}, []
     for k in range(len(labels)):
         clf_k = randomised_copy(classifier, k, seed=gan_config.randomise_seed)
-        gens = {"ganmex": get_or_train(replace(gan_config, randomised_layers=k), device, progress=progress).model
-                .generator if k else get_or_train(gan_config, device, progress=progress).model.generator}
+        gens = {
+            "ganmex": get_or_train(replace(gan_config, randomised_layers=k), device, progress=progress).model.generator
+            if k
+            else get_or_train(gan_config, device, progress=progress).model.generator
+        }
         if standalone is not None:
             gens["standalone"] = standalone
         maps[k], bases[k] = {}, {}
@@ -89,41 +114,71 @@ def cascading_randomisation(classifier, gan_config, x, c_o, c_t, train, device, 
             real_kind = "ganmex" if kind == "standalone" else kind
             bases[k][kind] = make_baseline(real_kind, x, c_t, train=train, generator=gen, seed=seed)
             for m in methods:
-                maps[k][(m, kind)] = explain(m, real_kind, clf_k, x, c_o, c_t, train=train, generator=gen,
-                                             seed=seed, **kw)
+                maps[k][(m, kind)] = explain(
+                    m, real_kind, clf_k, x, c_o, c_t, train=train, generator=gen, seed=seed, **kw
+                )
         for (m, kind), a in maps[k].items():
             ref = maps[0][(m, kind)]
-            rows.append({"layer": labels[k], "depth": k, "method": m, "baseline": kind,
-                         "spearman": float(M.spearman(ref, a).mean()), "ssim": float(M.ssim(ref, a).mean())})
+            rows.append(
+                {
+                    "layer": labels[k],
+                    "depth": k,
+                    "method": m,
+                    "baseline": kind,
+                    "spearman": float(M.spearman(ref, a).mean()),
+                    "ssim": float(M.ssim(ref, a).mean()),
+                }
+            )
     return pd.DataFrame(rows), maps, bases, labels
 
 
 def same_colour_rate(x: torch.Tensor, baselines: torch.Tensor) -> float:
     """Share of baselines whose brightest channel is the input's (coloured MNIST modes, Fig. 5B)."""
-    chan = lambda t: t.add(1).flatten(2).sum(2).argmax(1)  # noqa: E731
+    chan = lambda t: t.add(1).flatten(2).sum(2).argmax(1)
     return float((chan(x) == chan(baselines)).float().mean())
 
 
 def bam_like_configs(P, seed: int) -> tuple[ClassifierConfig, GANMEXConfig]:
     """The classifier and the GANMEX generator of Table 1 for profile ``P`` (``profiles.get("ganmex", ...)``).
 
-    The BAM-like generator differs from the other GANMEX models (README, Table 1 studies): lambda_adv 1 (the
+    The BAM-like generator differs from the other GANMEX models (studies/ganmex.md): lambda_adv 1 (the
     authors' code; at 0.1 it flipped objects by painting a blob on the background, which our classifier
     accepts); wider, deeper and longer (cpu: width 16, 2 residual blocks, 8,000 steps; the width-8 one also
     painted blobs); lambda_sim 3 instead of 10: at 10 the cheapest way to turn a trouser into a bag was one
     fixed patch in a corner (small L1 to x), while the authors weight the class term 10x the similarity term.
     """
-    clf = ClassifierConfig(dataset="bam_like", seed=seed, max_shift=0, max_rotate=0.0,
-                           data_kwargs={"palette": "family", "paste": "opaque"}, **P.bam_classifier)
-    gan = GANMEXConfig(classifier=clf, seed=seed,
-                       **{**P.gan, "steps": P.bam_gan_steps, "steps_per_epoch": P.bam_gan_steps_per_epoch,
-                          "dim": P.bam_gan_dim, "n_res": P.bam_gan_n_res, "lambda_adv": P.bam_gan_lambda_adv,
-                          "lambda_sim": P.bam_gan_lambda_sim, "n_train": None})
+    clf = ClassifierConfig(
+        dataset="bam_like",
+        seed=seed,
+        max_shift=0,
+        max_rotate=0.0,
+        data_kwargs={"palette": "family", "paste": "opaque"},
+        **P.bam_classifier,
+    )
+    gan = GANMEXConfig(
+        classifier=clf,
+        seed=seed,
+        **{
+            **P.gan,
+            "steps": P.bam_gan_steps,
+            "steps_per_epoch": P.bam_gan_steps_per_epoch,
+            "dim": P.bam_gan_dim,
+            "n_res": P.bam_gan_n_res,
+            "lambda_adv": P.bam_gan_lambda_adv,
+            "lambda_sim": P.bam_gan_lambda_sim,
+            "n_train": None,
+        },
+    )
     return clf, gan
 
 
 #: Table 1's columns: (attribution method, baseline kind); EG is IG over target-class training images
-TABLE1_COLUMNS = {"IG zero": ("ig", "zero"), "IG MDTS": ("ig", "mdts"), "IG GANMEX": ("ig", "ganmex"), "EG": ("ig", "eg")}
+TABLE1_COLUMNS = {
+    "IG zero": ("ig", "zero"),
+    "IG MDTS": ("ig", "mdts"),
+    "IG GANMEX": ("ig", "ganmex"),
+    "EG": ("ig", "eg"),
+}
 
 
 def one_factor_pairs(labels: torch.Tensor, n_classes: int) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
@@ -131,6 +186,7 @@ def one_factor_pairs(labels: torch.Tensor, n_classes: int) -> tuple[torch.Tensor
     exactly one factor.  Returns (image index, target class, kind), kind "different object" or "different
     scene" (:func:`genxai.data.bam_like.pair_kind`); pairs come image by image, targets in class order."""
     from ..data.bam_like import pair_kind
+
     pairs = [(i, t, pair_kind(int(c), t)) for i, c in enumerate(labels) for t in range(n_classes)]
     pairs = [p for p in pairs if p[2] in ("different object", "different scene")]
     if not pairs:
@@ -138,8 +194,9 @@ def one_factor_pairs(labels: torch.Tensor, n_classes: int) -> tuple[torch.Tensor
     return (torch.tensor([p[0] for p in pairs]), torch.tensor([p[1] for p in pairs]), [p[2] for p in pairs])
 
 
-def localisation_pairs(classifier, x, c_o, c_t, masks, pair_kinds, train, generator, n_steps: int = 50,
-                       n_eg: int = 20, seed: int = 0) -> pd.DataFrame:
+def localisation_pairs(
+    classifier, x, c_o, c_t, masks, pair_kinds, train, generator, n_steps: int = 50, n_eg: int = 20, seed: int = 0
+) -> pd.DataFrame:
     """L(A) of every pair (GANMEX Sec. 4.1): one row per pair, its kind and one column per method.
 
     "different object" pairs: S_d = the input's object mask; "different scene": S_d = background.
@@ -147,8 +204,19 @@ def localisation_pairs(classifier, x, c_o, c_t, masks, pair_kinds, train, genera
     dist = torch.stack([m if kind == "different object" else ~m for m, kind in zip(masks, pair_kinds)])
     out = pd.DataFrame({"pairs": list(pair_kinds)})
     for name, (method, kind) in TABLE1_COLUMNS.items():
-        a = explain(method, kind, classifier, x, c_o, c_t, train=train, generator=generator, n_eg=n_eg,
-                    seed=seed, n_steps=n_steps)
+        a = explain(
+            method,
+            kind,
+            classifier,
+            x,
+            c_o,
+            c_t,
+            train=train,
+            generator=generator,
+            n_eg=n_eg,
+            seed=seed,
+            n_steps=n_steps,
+        )
         out[name] = M.inverse_localisation(a, dist).double().numpy()
     return out
 
@@ -170,13 +238,15 @@ def summarise_localisation(per_pair: pd.DataFrame, statistic: str = "mean") -> p
 
 
 def ganmex_lowest_every_row(table: pd.DataFrame) -> bool:
-    """The issue's Table 1 target: IG with GANMEX baselines has the lowest L(A) of the four methods in every
+    """Our Table 1 target: IG with GANMEX baselines has the lowest L(A) of the four methods in every
     row of a :func:`summarise_localisation` table."""
     return bool((table[list(TABLE1_COLUMNS)].idxmin(axis=1) == "IG GANMEX").all())
 
 
-def localisation_table(classifier, x, c_o, c_t, masks, pair_kinds, train, generator, n_steps: int = 50,
-                       n_eg: int = 20, seed: int = 0) -> pd.DataFrame:
+def localisation_table(
+    classifier, x, c_o, c_t, masks, pair_kinds, train, generator, n_steps: int = 50, n_eg: int = 20, seed: int = 0
+) -> pd.DataFrame:
     """GANMEX Table 1: mean L(A) of IG with zero, MDTS, GANMEX baselines and of EG, per pair kind."""
-    return summarise_localisation(localisation_pairs(classifier, x, c_o, c_t, masks, pair_kinds, train, generator,
-                                                     n_steps, n_eg, seed))
+    return summarise_localisation(
+        localisation_pairs(classifier, x, c_o, c_t, masks, pair_kinds, train, generator, n_steps, n_eg, seed)
+    )

@@ -22,7 +22,6 @@ Ablations are switches of the same trainer:
 
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models import ClassifierConfig, ModelConfig, get_or_train
+from ..models.gan_parts import freeze, gradient_penalty
 from . import networks, randomisation
 
 
@@ -51,32 +51,32 @@ class GANMEXModel(nn.Module):
 class GANMEXConfig(ModelConfig):
     """A GANMEX generator for one classifier (and its data set)."""
 
-    family = "ganmex"
+    family = "ganmex_generator"
 
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)  # the model to explain
-    n_train: int | None = 10000     # seeded subset of the classifier's training split for the GAN
-    steps: int = 2000               # generator/critic updates in total
-    steps_per_epoch: int = 250      # checkpoint granularity (the Trainer's "epoch")
+    n_train: int | None = 10000  # seeded subset of the classifier's training split for the GAN
+    steps: int = 2000  # generator/critic updates in total
+    steps_per_epoch: int = 250  # checkpoint granularity (the Trainer's "epoch")
     batch_size: int = 16
-    dim: int = 16                   # generator/critic width (StarGAN: 64)
-    n_res: int = 2                  # residual blocks (StarGAN: 6)
-    residual: bool = True           # G starts at the identity (see networks.Generator)
-    adversarial: str = "wgan-gp"    # "wgan-gp" (authors' code) | "log" (paper Eq. 3)
-    lambda_adv: float = 0.1         # adversarial weight (code: 1); at ~1% of the steps a full-weight
-                                    # critic drags G far from x before it learns the identity
-    lambda_cls: float = 1.0         # target-class term CE(S(G(x, c_t)), c_t) (code: 1000)
-    lambda_sim: float = 10.0        # similarity |x - G(x, c_t)|_1 (code: 100, help "best 1000")
-    lambda_rec: float = 0.0         # reconstruction |x - G(G(x, c_t), c_o)|_1 (code HEAD: 0)
-    lambda_gp: float = 10.0         # WGAN-GP gradient penalty
-    lambda_cls_real: float = 1.0    # stand-alone only: D_cls loss on real images (Eq. 4)
-    n_critic: int = 1               # critic updates per generator update (code: 1)
-    lr_g: float = 1e-3              # Adam (code: 2e-5 / 1e-4 for 1M steps; we run a few hundred)
+    dim: int = 16  # generator/critic width (StarGAN: 64)
+    n_res: int = 2  # residual blocks (StarGAN: 6)
+    residual: bool = True  # G starts at the identity (see networks.Generator)
+    adversarial: str = "wgan-gp"  # "wgan-gp" (authors' code) | "log" (paper Eq. 3)
+    lambda_adv: float = 0.1  # adversarial weight (code: 1); at ~1% of the steps a full-weight
+    # critic drags G far from x before it learns the identity
+    lambda_cls: float = 1.0  # target-class term CE(S(G(x, c_t)), c_t) (code: 1000)
+    lambda_sim: float = 10.0  # similarity |x - G(x, c_t)|_1 (code: 100, help "best 1000")
+    lambda_rec: float = 0.0  # reconstruction |x - G(G(x, c_t), c_o)|_1 (code HEAD: 0)
+    lambda_gp: float = 10.0  # WGAN-GP gradient penalty
+    lambda_cls_real: float = 1.0  # stand-alone only: D_cls loss on real images (Eq. 4)
+    n_critic: int = 1  # critic updates per generator update (code: 1)
+    lr_g: float = 1e-3  # Adam (code: 2e-5 / 1e-4 for 1M steps; we run a few hundred)
     lr_d: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)
-    standalone: bool = False        # Fig. 5A: class discriminator trained jointly instead of S
-    randomised_layers: int = 0      # Fig. 3: fine-tune against the top-k-randomised classifier
+    standalone: bool = False  # Fig. 5A: class discriminator trained jointly instead of S
+    randomised_layers: int = 0  # Fig. 3: fine-tune against the top-k-randomised classifier
     randomise_seed: int = 0
-    finetune_steps: int = 200       # steps of that fine-tuning (from the k=0 GANMEX)
+    finetune_steps: int = 200  # steps of that fine-tuning (from the k=0 GANMEX)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -86,11 +86,6 @@ class GANMEXConfig(ModelConfig):
             self.classifier = ClassifierConfig(**self.classifier)
         self.betas = tuple(self.betas)
 
-    def code_files(self) -> list[Path]:
-        files = set(super().code_files())
-        files |= {Path(inspect.getfile(networks)), Path(inspect.getfile(randomisation))}
-        return sorted(files) + self.classifier.code_files()
-
     def data(self):
         return self.classifier.data("train").subset(self.n_train, seed=self.seed)
 
@@ -99,7 +94,8 @@ class GANMEXConfig(ModelConfig):
         c, h, _ = test.shape
         return GANMEXModel(
             networks.Generator(c, test.n_classes, self.dim, self.n_res, self.residual),
-            networks.Critic(c, h, self.dim, test.n_classes if self.standalone else None))
+            networks.Critic(c, h, self.dim, test.n_classes if self.standalone else None),
+        )
 
     def target_classifier(self, device: torch.device) -> nn.Module | None:
         """The frozen classifier S the generator is trained against (None when stand-alone)."""
@@ -108,14 +104,11 @@ class GANMEXConfig(ModelConfig):
         clf = get_or_train(self.classifier, device).model
         if self.randomised_layers:
             clf = randomisation.randomised_copy(clf, self.randomised_layers, self.randomise_seed)
-        clf.eval()
-        for p in clf.parameters():
-            p.requires_grad_(False)
-        return clf
+        return freeze(clf)
 
-    def fit(self, model: GANMEXModel, checkpoint: Path, device: torch.device,
-            progress: bool = True) -> dict[str, Any]:
+    def fit(self, model: GANMEXModel, checkpoint: Path, device: torch.device, progress: bool = True) -> dict[str, Any]:
         from ..train import Trainer
+
         steps = self.steps
         if self.randomised_layers:
             # Start from the GANMEX of the intact classifier: retraining from scratch per layer
@@ -129,8 +122,15 @@ class GANMEXConfig(ModelConfig):
         opt_g = torch.optim.Adam(G.parameters(), lr=self.lr_g, betas=self.betas)
         opt_d = torch.optim.Adam(D.parameters(), lr=self.lr_d, betas=self.betas)
         epochs = math.ceil(steps / self.steps_per_epoch)
-        trainer = Trainer(model, {"g": opt_g, "d": opt_d}, epochs, seed=self.seed, checkpoint=checkpoint,
-                          desc=f"ganmex/{self.classifier.dataset}", progress=progress)
+        trainer = Trainer(
+            model,
+            {"g": opt_g, "d": opt_d},
+            epochs,
+            seed=self.seed,
+            checkpoint=checkpoint,
+            desc=f"ganmex/{self.classifier.dataset}",
+            progress=progress,
+        )
         n_cls = train.n_classes
 
         def epoch_fn(epoch: int) -> dict[str, float]:
@@ -153,10 +153,15 @@ class GANMEXConfig(ModelConfig):
             return {k: v / n_steps for k, v in sums.items()}
 
         history = trainer.fit(epoch_fn)
-        return {"metrics": evaluate(model.generator, clf if clf is not None else
-                                    get_or_train(self.classifier, device).model,
-                                    self.classifier.data("test").subset(500, seed=self.seed), device),
-                "history": history}
+        return {
+            "metrics": evaluate(
+                model.generator,
+                clf if clf is not None else get_or_train(self.classifier, device).model,
+                self.classifier.data("test").subset(500, seed=self.seed),
+                device,
+            ),
+            "history": history,
+        }
 
     # ------------------------------------------------------------------ steps
     def _d_step(self, G, D, opt_d, x, y, c_t) -> dict[str, float]:
@@ -165,7 +170,11 @@ class GANMEXConfig(ModelConfig):
         src_real, cls_real = D(x)
         src_fake, _ = D(fake)
         if self.adversarial == "wgan-gp":
-            loss = src_fake.mean() - src_real.mean() + self.lambda_gp * gradient_penalty(D, x, fake)
+            loss = (
+                src_fake.mean()
+                - src_real.mean()
+                + self.lambda_gp * gradient_penalty(D, x, fake, score=lambda out: out[0])
+            )
         else:
             loss = F.softplus(-src_real).mean() + F.softplus(src_fake).mean()
         if self.standalone:
@@ -190,30 +199,34 @@ class GANMEXConfig(ModelConfig):
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
         opt_g.step()
-        return {"loss_g": float(loss.detach()), "cls": float(cls.detach()), "sim": float(sim.detach()),
-                "rec": float(rec.detach()),
-                "hit": float((logits.argmax(1) == c_t).float().mean())}
-
-
-def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """WGAN-GP: (||grad D(x_hat)||_2 - 1)^2 on random interpolates (Gulrajani et al. 2017)."""
-    alpha = torch.rand(len(real), 1, 1, 1, device=real.device)
-    x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    src, _ = D(x_hat)
-    grad, = torch.autograd.grad(src.sum(), x_hat, create_graph=True)
-    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+        return {
+            "loss_g": float(loss.detach()),
+            "cls": float(cls.detach()),
+            "sim": float(sim.detach()),
+            "rec": float(rec.detach()),
+            "hit": float((logits.argmax(1) == c_t).float().mean()),
+        }
 
 
 @torch.no_grad()
-def translate(generator: nn.Module, images: torch.Tensor, target: torch.Tensor | int,
-              batch_size: int = 256) -> torch.Tensor:
+def translate(
+    generator: nn.Module, images: torch.Tensor, target: torch.Tensor | int, batch_size: int = 256
+) -> torch.Tensor:
     """G(x, c_t) for a batch, in eval mode, on the generator's device; returns a CPU tensor."""
     dev = next(generator.parameters()).device
     target = torch.as_tensor(target).long().reshape(-1).expand(len(images))
     was = generator.training
     generator.eval()
-    out = torch.cat([generator(images[i:i + batch_size].to(dev), target[i:i + batch_size].to(dev)).cpu()
-                     for i in range(0, len(images), batch_size)]) if len(images) else images.clone()
+    out = (
+        torch.cat(
+            [
+                generator(images[i : i + batch_size].to(dev), target[i : i + batch_size].to(dev)).cpu()
+                for i in range(0, len(images), batch_size)
+            ]
+        )
+        if len(images)
+        else images.clone()
+    )
     generator.train(was)
     return out
 
@@ -227,6 +240,9 @@ def evaluate(generator: nn.Module, classifier: nn.Module, test, device, seed: in
     target = (test.labels + shift) % n
     fake = translate(generator, test.images, target)
     from ..models import predict_logits
+
     pred = predict_logits(classifier, fake).argmax(1)
-    return {"target_rate": float((pred == target).float().mean()),
-            "mean_l1": float((fake - test.images).abs().flatten(1).mean(1).mean())}
+    return {
+        "target_rate": float((pred == target).float().mean()),
+        "mean_l1": float((fake - test.images).abs().flatten(1).mean(1).mean()),
+    }

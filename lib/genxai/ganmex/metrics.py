@@ -71,10 +71,13 @@ def gini(attr: torch.Tensor) -> torch.Tensor:
 def baseline_stats(classifier, inputs: torch.Tensor, baselines: torch.Tensor, target) -> dict[str, float]:
     """Share of ``baselines`` classified as ``target`` and mean L1 (per pixel) to ``inputs``."""
     from ..models import predict_logits
+
     target = torch.as_tensor(target).long().reshape(-1).expand(len(inputs))
     pred = predict_logits(classifier, baselines).argmax(1)
-    return {"target_rate": float((pred == target).float().mean()),
-            "mean_l1": float((baselines - inputs).abs().flatten(1).mean(1).mean())}
+    return {
+        "target_rate": float((pred == target).float().mean()),
+        "mean_l1": float((baselines - inputs).abs().flatten(1).mean(1).mean()),
+    }
 
 
 def mask_mass(attr: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

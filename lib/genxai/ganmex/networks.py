@@ -4,8 +4,9 @@
 then conv7 -> two stride-2 down convs -> residual blocks -> two stride-2 transposed convs ->
 conv7 -> tanh.  ``residual=True`` (our default) outputs clip(x + 2 tanh(h)) and zero-initialises
 the last conv, so training starts from G(x, c) = x: with ~1% of StarGAN's steps on 2 CPU cores
-this is what keeps the baselines close to the inputs.  Images must have H and W divisible by 4 (28 and 32 are).  Widths and the number of
-residual blocks are parameters, because the official 64/6 setting is far too slow on 2 CPU cores.
+this is what keeps the baselines close to the inputs.  Images must have H and W divisible by 4 (28 and 32 are).
+Widths and the number of residual blocks are parameters, because the official 64/6 setting is far too slow on
+2 CPU cores.
 
 ``Critic`` is StarGAN's PatchGAN D_src (LeakyReLU 0.01, no normalisation, as WGAN-GP needs),
 two stride-2 convs instead of six (the official depth would shrink 28 px below one pixel).  With
@@ -24,8 +25,12 @@ class ResidualBlock(nn.Module):
     def __init__(self, dim: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(dim, dim, 3, padding=1, bias=False), nn.InstanceNorm2d(dim, affine=True), nn.ReLU(),
-            nn.Conv2d(dim, dim, 3, padding=1, bias=False), nn.InstanceNorm2d(dim, affine=True))
+            nn.Conv2d(dim, dim, 3, padding=1, bias=False),
+            nn.InstanceNorm2d(dim, affine=True),
+            nn.ReLU(),
+            nn.Conv2d(dim, dim, 3, padding=1, bias=False),
+            nn.InstanceNorm2d(dim, affine=True),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -56,8 +61,10 @@ class Generator(nn.Module):
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] % 4 or x.shape[-2] % 4:
-            raise ValueError(f"GANMEX generator needs H and W divisible by 4, got {tuple(x.shape[-2:])}: "
-                             "resize the images (e.g. genxai.data.load(..., size=32))")
+            raise ValueError(
+                f"GANMEX generator needs H and W divisible by 4, got {tuple(x.shape[-2:])}: "
+                "resize the images (e.g. genxai.data.load(..., size=32))"
+            )
         c = torch.as_tensor(c, device=x.device).long().reshape(-1).expand(len(x))
         onehot = F.one_hot(c, self.n_classes).to(x.dtype)[:, :, None, None]
         h = self.net(torch.cat([x, onehot.expand(-1, -1, *x.shape[-2:])], 1))
@@ -74,10 +81,10 @@ class Critic(nn.Module):
     def __init__(self, channels: int, img_size: int, dim: int = 32, n_classes: int | None = None):
         super().__init__()
         self.trunk = nn.Sequential(
-            nn.Conv2d(channels, dim, 4, 2, 1), nn.LeakyReLU(0.01),
-            nn.Conv2d(dim, 2 * dim, 4, 2, 1), nn.LeakyReLU(0.01))
+            nn.Conv2d(channels, dim, 4, 2, 1), nn.LeakyReLU(0.01), nn.Conv2d(dim, 2 * dim, 4, 2, 1), nn.LeakyReLU(0.01)
+        )
         self.src = nn.Conv2d(2 * dim, 1, 3, padding=1)
-        self.cls = (nn.Conv2d(2 * dim, n_classes, img_size // 4) if n_classes else None)
+        self.cls = nn.Conv2d(2 * dim, n_classes, img_size // 4) if n_classes else None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         h = self.trunk(x)

@@ -15,8 +15,11 @@ from torch import nn
 
 def cascade_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """Layers with weights (Conv/Linear), top (output) first: the cascading order."""
-    layers = [(name, m) for name, m in model.named_modules()
-              if isinstance(m, (nn.Conv2d, nn.Linear)) and getattr(m, "weight", None) is not None]
+    layers = [
+        (name, m)
+        for name, m in model.named_modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear)) and getattr(m, "weight", None) is not None
+    ]
     return layers[::-1]
 
 

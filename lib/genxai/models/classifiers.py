@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..guards import ensure_logits  # noqa: F401  (the one input guard, re-exported as genxai.models.ensure_logits)
 from .cache import ModelConfig
 
 
@@ -24,17 +25,28 @@ class SmallCNN(nn.Module):
     (no Inception weights can be downloaded here).
     """
 
-    def __init__(self, in_channels: int = 1, n_classes: int = 10, img_size: int = 28,
-                 width: int = 32, hidden: int = 128, dropout: float = 0.25):
+    def __init__(
+        self,
+        in_channels: int = 1,
+        n_classes: int = 10,
+        img_size: int = 28,
+        width: int = 32,
+        hidden: int = 128,
+        dropout: float = 0.25,
+    ):
         super().__init__()
         self.in_channels, self.n_classes, self.img_size = in_channels, n_classes, img_size
         w = width
         self.body = nn.Sequential(
-            nn.Conv2d(in_channels, w, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(w, w, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(in_channels, w, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(w, w, 3, padding=1),
+            nn.ReLU(),
             nn.MaxPool2d(2),
-            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(2 * w, 2 * w, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(w, 2 * w, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(2 * w, 2 * w, 3, padding=1),
+            nn.ReLU(),
             nn.MaxPool2d(2),
             nn.Flatten(),
         )
@@ -49,8 +61,7 @@ class SmallCNN(nn.Module):
         return self.head(self.features(x))
 
 
-def random_affine(x: torch.Tensor, max_shift: int, max_rotate: float = 10.0,
-                  max_scale: float = 0.1) -> torch.Tensor:
+def random_affine(x: torch.Tensor, max_shift: int, max_rotate: float = 10.0, max_scale: float = 0.1) -> torch.Tensor:
     """Random small rotation, scaling and translation (background -1 fills the border)."""
     if max_shift <= 0 and max_rotate <= 0 and max_scale <= 0:
         return x
@@ -73,20 +84,31 @@ def random_shift(x: torch.Tensor, max_shift: int) -> torch.Tensor:
     padded = F.pad(x, (max_shift,) * 4, value=-1.0)
     dx = torch.randint(0, 2 * max_shift + 1, (n,))
     dy = torch.randint(0, 2 * max_shift + 1, (n,))
-    rows = (dy[:, None] + torch.arange(h)[None, :])  # (n, h)
-    cols = (dx[:, None] + torch.arange(w)[None, :])  # (n, w)
+    rows = dy[:, None] + torch.arange(h)[None, :]  # (n, h)
+    cols = dx[:, None] + torch.arange(w)[None, :]  # (n, w)
     idx_n = torch.arange(n)[:, None, None]
     out = padded.permute(0, 2, 3, 1)[idx_n, rows[:, :, None], cols[:, None, :]]
     return out.permute(0, 3, 1, 2).contiguous()
 
 
+def module_device(model: nn.Module) -> torch.device:
+    """The device of a module's first parameter or buffer (CPU for a module that has neither)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 @torch.no_grad()
 def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    device = next(model.parameters()).device
+    """The model's outputs on ``images`` in batches, without gradients, returned on the CPU."""
+    device = module_device(model)
     was_training = model.training
     model.eval()
-    out = torch.cat([model(images[i:i + batch_size].to(device)).cpu()
-                     for i in range(0, len(images), batch_size)]) if len(images) else torch.empty(0)
+    out = (
+        torch.cat([model(images[i : i + batch_size].to(device)).cpu() for i in range(0, len(images), batch_size)])
+        if len(images)
+        else torch.empty(0)
+    )
     model.train(was_training)
     return out
 
@@ -101,23 +123,29 @@ class ClassifierConfig(ModelConfig):
 
     family = "classifier"
 
-    dataset: str = "mnist"          # a name known to genxai.data.load
-    size: int | None = None         # resize images to size x size (None: native)
-    n_train: int | None = None      # seeded subset of the training split (None: all)
-    epochs: int = 8                 # passes over the training data
+    dataset: str = "mnist"  # a name known to genxai.data.load
+    size: int | None = None  # resize images to size x size (None: native)
+    n_train: int | None = None  # seeded subset of the training split (None: all)
+    epochs: int = 8  # passes over the training data
     batch_size: int = 128
-    lr: float = 2e-3                # Adam peak learning rate, cosine-annealed to 0 over the epochs
-    max_shift: int = 2              # augmentation: random translation, in pixels
-    max_rotate: float = 10.0        # augmentation: random rotation, in degrees
-    width: int = 32                 # channels of the first conv block
+    lr: float = 2e-3  # Adam peak learning rate, cosine-annealed to 0 over the epochs
+    max_shift: int = 2  # augmentation: random translation, in pixels
+    max_rotate: float = 10.0  # augmentation: random rotation, in degrees
+    width: int = 32  # channels of the first conv block
     seed: int = 0
     data_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"labels": "color"}
 
     def data(self, split: str):
         from .. import data
-        return data.load(self.dataset, split, size=self.size,
-                         n=self.n_train if split == "train" else None, seed=self.seed,
-                         **self.data_kwargs)
+
+        return data.load(
+            self.dataset,
+            split,
+            size=self.size,
+            n=self.n_train if split == "train" else None,
+            seed=self.seed,
+            **self.data_kwargs,
+        )
 
     def augment(self, x: torch.Tensor) -> torch.Tensor:
         """The training augmentation of one batch (random affine: shift, rotation, +-10 % scale)."""
@@ -136,21 +164,20 @@ class ClassifierConfig(ModelConfig):
         c, h, _ = test.shape
         return SmallCNN(in_channels=c, n_classes=test.n_classes, img_size=h, width=self.width)
 
-    def fit(self, model: nn.Module, checkpoint: Path, device: torch.device,
-            progress: bool = True) -> dict[str, Any]:
+    def fit(self, model: nn.Module, checkpoint: Path, device: torch.device, progress: bool = True) -> dict[str, Any]:
         from ..train import Trainer
+
         train, test = self.data("train"), self.data("test")
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, self.epochs))
-        trainer = Trainer(model, {"adam": opt}, self.epochs, seed=self.seed, checkpoint=checkpoint,
-                          schedulers={"lr": sched}, desc=f"classifier/{self.dataset}",
-                          progress=progress)
+        trainer = Trainer.for_config(
+            self, model, {"adam": opt}, checkpoint, f"classifier/{self.dataset}", progress, schedulers={"lr": sched}
+        )
 
         def epoch_fn(epoch: int) -> dict[str, float]:
-            order = torch.randperm(len(train), generator=trainer.epoch_generator(epoch))
+            _, batches = trainer.batches(epoch, len(train), self.batch_size, drop_last=False)
             total, n = 0.0, 0
-            for i in range(0, len(order), self.batch_size):
-                idx = order[i:i + self.batch_size]
+            for idx in batches:
                 x = self.augment(train.images[idx]).to(device)
                 y = train.labels[idx].to(device)
                 loss = self.loss(model, x, y, train, idx)
@@ -159,11 +186,14 @@ class ClassifierConfig(ModelConfig):
                 opt.step()
                 total += float(loss.detach()) * len(idx)
                 n += len(idx)
-            return {"train_loss": total / max(n, 1),
-                    "test_acc": self.epoch_test_acc(model, test)}
+            return {"train_loss": total / max(n, 1), "test_acc": self.epoch_test_acc(model, test)}
 
         history = trainer.fit(epoch_fn)
-        final = {"test_acc": accuracy(model, test.images, test.labels),
-                 "train_acc": accuracy(model, train.images, train.labels),
-                 "n_train": len(train), "n_test": len(test), "data_source": train.source}
+        final = {
+            "test_acc": accuracy(model, test.images, test.labels),
+            "train_acc": accuracy(model, train.images, train.labels),
+            "n_train": len(train),
+            "n_test": len(test),
+            "data_source": train.source,
+        }
         return {"metrics": final, "history": history}

@@ -122,12 +122,21 @@ class KeyLock:
         report: where waiting messages go (default: a line on stderr).
     """
 
-    def __init__(self, path: str | os.PathLike, what: str | None = None, timeout_s: float | None = None,
-                 heartbeat_s: float = HEARTBEAT_S, stale_after_s: float = STALE_AFTER_S,
-                 poll_s: float = POLL_S, report: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        what: str | None = None,
+        timeout_s: float | None = None,
+        heartbeat_s: float = HEARTBEAT_S,
+        stale_after_s: float = STALE_AFTER_S,
+        poll_s: float = POLL_S,
+        report: Callable[[str], None] | None = None,
+    ):
         if stale_after_s <= heartbeat_s:
-            raise ValueError(f"stale_after_s ({stale_after_s}) must exceed heartbeat_s ({heartbeat_s}), "
-                             "or a live holder's lock would be taken over")
+            raise ValueError(
+                f"stale_after_s ({stale_after_s}) must exceed heartbeat_s ({heartbeat_s}), "
+                "or a live holder's lock would be taken over"
+            )
         self.path = Path(path)
         self.what = what or self.path.stem
         self.timeout_s = timeout_s
@@ -135,7 +144,7 @@ class KeyLock:
         self.stale_after_s = stale_after_s
         self.poll_s = poll_s
         self.report = report or (lambda msg: print(msg, file=sys.stderr, flush=True))
-        self.took_over = False    # this acquisition broke a stale lock (leftovers of its holder may exist)
+        self.took_over = False  # this acquisition broke a stale lock (leftovers of its holder may exist)
         self.waited_s = 0.0
         self._token: str | None = None
         self._stop = threading.Event()
@@ -148,8 +157,13 @@ class KeyLock:
             fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             return False
-        record = {"host": _host(), "pid": os.getpid(), "token": token,
-                  "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "what": self.what}
+        record = {
+            "host": _host(),
+            "pid": os.getpid(),
+            "token": token,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "what": self.what,
+        }
         with os.fdopen(fd, "w") as fh:
             fh.write(json.dumps(record))
             fh.flush()
@@ -199,12 +213,16 @@ class KeyLock:
                 continue
             now = time.time()
             if not announced or now - last_report >= REPORT_EVERY_S:
-                self.report(f"genxai: waiting for {self.what}, being trained by {describe(info)} "
-                            f"(waited {now - started:.0f} s; it is loaded once written; lock {self.path})")
+                self.report(
+                    f"genxai: waiting for {self.what}, being trained by {describe(info)} "
+                    f"(waited {now - started:.0f} s; it is loaded once written; lock {self.path})"
+                )
                 announced, last_report = True, now
             if self.timeout_s is not None and now - started > self.timeout_s:
-                raise LockTimeout(f"gave up after {self.timeout_s:.0f} s waiting for {self.what} held by "
-                                  f"{describe(info)}; if that process is gone, delete {self.path}")
+                raise LockTimeout(
+                    f"gave up after {self.timeout_s:.0f} s waiting for {self.what} held by "
+                    f"{describe(info)}; if that process is gone, delete {self.path}"
+                )
             time.sleep(self.poll_s)
         self.waited_s = time.time() - started
         with _held_guard:

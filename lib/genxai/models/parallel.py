@@ -2,9 +2,8 @@
 
 Why: the small GANs of the ``cpu`` profile (batch 32, 28 px) cannot keep two cores busy —
 per-step overheads (kernel launches, BatchNorm, Adam over the FC layers) do not split
-across threads.  Two processes with one thread each trained two such models in about
-70 % of the time two threads took for them one after the other (measured on 2 cores:
-InfoGAN, 35 s per epoch and process side by side vs 24 s per epoch alone with 2 threads).
+across threads, so two one-thread processes side by side finish two such models sooner
+than two threads one after the other.
 Conv-heavy classifiers at batch 128 scale well with threads and gain little; use this
 for several small models that do not depend on each other.
 
@@ -28,20 +27,23 @@ import torch
 from tqdm.auto import tqdm
 
 from ..repro import default_threads, resolve_device, show_progress
-from .cache import CachedModel, ModelConfig, cache_key, get_or_train, is_cached
+from .cache import CachedModel, ModelConfig, cache_key, compute_tag, get_or_train, is_cached
 
 
 def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _train_in_worker(config: ModelConfig) -> str:
-    get_or_train(config, device="cpu", progress=False)
-    return cache_key(config)
+def _train_in_worker(config: ModelConfig, threads: int) -> str:
+    return get_or_train(config, device="cpu", progress=False, threads=threads).path.stem
 
 
-def get_or_train_many(configs: Sequence[ModelConfig], device: str | torch.device = "cpu",
-                      workers: int | None = None, progress: bool = True) -> list[CachedModel]:
+def get_or_train_many(
+    configs: Sequence[ModelConfig],
+    device: str | torch.device = "cpu",
+    workers: int | None = None,
+    progress: bool = True,
+) -> list[CachedModel]:
     """The trained models of ``configs`` (in order), training the uncached ones in parallel.
 
     Args:
@@ -57,20 +59,26 @@ def get_or_train_many(configs: Sequence[ModelConfig], device: str | torch.device
         bad = next(type(c).__name__ for c in configs if not isinstance(c, ModelConfig))
         raise TypeError(f"get_or_train_many needs ModelConfig objects, got a {bad}")
     dev = resolve_device(device) if isinstance(device, str) else device
-    todo = list({cache_key(c): c for c in configs if not is_cached(c)}.values())  # each once
     n_workers = workers if workers is not None else default_threads()
     if n_workers < 1:
         raise ValueError(f"workers must be >= 1, got {n_workers}")
     # the thread count follows from `workers` alone, not from how many models happen to be
-    # uncached, so a config gets the same weights whichever notebook trains it first
+    # uncached, so a config gets the same weights (and key) whichever notebook trains it first
     threads = max(1, default_threads() // n_workers)
+    compute = compute_tag(dev, threads)
+    todo = list({cache_key(c, compute): c for c in configs if not is_cached(c, compute)}.values())  # each once
     if dev.type == "cpu" and n_workers > 1 and todo:
         context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch threads
-        with ProcessPoolExecutor(min(n_workers, len(todo)), mp_context=context, initializer=_init_worker,
-                                 initargs=(threads,)) as pool:
-            futures = [pool.submit(_train_in_worker, c) for c in todo]
-            bar = tqdm(as_completed(futures), total=len(futures), disable=not show_progress(progress),
-                       desc=f"training {len(todo)} model(s) in processes of {threads} thread(s)")
+        with ProcessPoolExecutor(
+            min(n_workers, len(todo)), mp_context=context, initializer=_init_worker, initargs=(threads,)
+        ) as pool:
+            futures = [pool.submit(_train_in_worker, c, threads) for c in todo]
+            bar = tqdm(
+                as_completed(futures),
+                total=len(futures),
+                disable=not show_progress(progress),
+                desc=f"training {len(todo)} model(s) in processes of {threads} thread(s)",
+            )
             for future in bar:
                 future.result()  # re-raises a worker's exception here, with its traceback
-    return [get_or_train(c, device=dev, progress=progress) for c in configs]
+    return [get_or_train(c, device=dev, progress=progress, threads=threads) for c in configs]

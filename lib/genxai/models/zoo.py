@@ -16,12 +16,15 @@ from .classifiers import ClassifierConfig
 def classifier_config(dataset: str, profile: str, **overrides) -> ClassifierConfig:
     table = profiles.get("foundation", profile).classifiers
     if dataset not in table:
-        raise KeyError(f"no standard classifier for {dataset!r} in profile {profile!r}; "
-                       f"known: {sorted(table)} (or build a ClassifierConfig yourself)")
+        raise KeyError(
+            f"no standard classifier for {dataset!r} in profile {profile!r}; "
+            f"known: {sorted(table)} (or build a ClassifierConfig yourself)"
+        )
     return ClassifierConfig(dataset=dataset, **{**table[dataset], **overrides})
 
 
-def standard_classifier(dataset: str, profile: str, device: str | torch.device = "cpu",
-                        progress: bool = True, **overrides) -> CachedModel:
+def standard_classifier(
+    dataset: str, profile: str, device: str | torch.device = "cpu", progress: bool = True, **overrides
+) -> CachedModel:
     """The cached standard classifier for ``dataset`` in ``profile`` (trained on first use)."""
     return get_or_train(classifier_config(dataset, profile, **overrides), device=device, progress=progress)

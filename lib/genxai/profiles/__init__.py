@@ -45,9 +45,7 @@ def get(paper: str, profile: str) -> Profile:
     try:
         text = resources.files(__name__).joinpath(f"{paper}.json").read_text()
     except FileNotFoundError:
-        raise FileNotFoundError(
-            f"no profile table for paper {paper!r}: add lib/genxai/profiles/{paper}.json"
-        ) from None
+        raise FileNotFoundError(f"no profile table for paper {paper!r}: add lib/genxai/profiles/{paper}.json") from None
     table = json.loads(text)
     missing = [p for p in PROFILES if p not in table]
     if missing:

@@ -1,0 +1,7 @@
+"""``python -m genxai.study serve|export|analyse|demo-items ...`` (the same as ``genxai study ...``)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,162 @@
+"""Figures of the classifier-perception study: each function takes arrays and returns a matplotlib Figure.
+
+Fig. 2 (:func:`architecture`) is drawn from the model objects (not by hand): each network is traced with forward
+hooks on a dummy input: one box per leaf layer with its output shape.  Arrows: z -> G -> image -> critic D
+(Wasserstein score) and -> frozen classifier C (steering cross-entropy); the real data also enters D.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from torch import nn
+
+from .. import viz
+
+
+def trace(model: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
+    """(layer description, output shape) of every leaf module, in call order."""
+    rows, hooks = [], []
+    for name, m in model.named_modules():
+        if len(list(m.children())) == 0:
+            hooks.append(
+                m.register_forward_hook(
+                    lambda mod, i, o, name=name: rows.append((type(mod).__name__, tuple(o.shape[1:])))
+                )
+            )
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        model(x)
+    model.train(was)
+    for h in hooks:
+        h.remove()
+    return rows
+
+
+def _column(ax, x0, title, rows, colour, y_top=0.95, width=0.26):
+    h = min(0.045, 0.8 / max(len(rows), 1))
+    ax.text(x0 + width / 2, y_top + 0.02, title, ha="center", va="bottom", fontsize=9, weight="bold")
+    for i, (kind, shape) in enumerate(rows):
+        y = y_top - (i + 1) * h
+        ax.add_patch(FancyBboxPatch((x0, y), width, h * 0.85, boxstyle="round,pad=0.002", fc=colour, ec="k", lw=0.4))
+        ax.text(
+            x0 + width / 2, y + h * 0.42, f"{kind} {'x'.join(map(str, shape))}", ha="center", va="center", fontsize=5.5
+        )
+    return y_top - (len(rows) + 1) * h
+
+
+def architecture(generator: nn.Module, critic: nn.Module, classifier: nn.Module, steer_weight: float, steer_class: str):
+    dev = next(generator.parameters()).device
+    z = torch.zeros(2, generator.z_dim, device=dev)
+    g_rows = trace(generator, z)
+    img = generator.eval()(z)
+    d_rows, c_rows = trace(critic, img), trace(classifier, img)
+    fig, ax = plt.subplots(figsize=(11, 6.5))
+    ax.set_axis_off()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    _column(ax, 0.03, f"Generator G (z: {generator.z_dim})", g_rows, "#cfe3ff")
+    _column(ax, 0.37, "Critic D (WGAN-GP, no batch norm)", d_rows, "#ffe0c4")
+    _column(ax, 0.71, "Frozen classifier C", c_rows, "#d8f2d0")
+    arrow = dict(arrowstyle="-|>", mutation_scale=12, lw=1.2)
+    ax.add_patch(FancyArrowPatch((0.29, 0.6), (0.37, 0.6), **arrow))
+    ax.add_patch(FancyArrowPatch((0.29, 0.5), (0.71, 0.5), connectionstyle="arc3,rad=-0.25", **arrow))
+    ax.text(0.33, 0.62, "G(z)", fontsize=8, ha="center")
+    ax.text(
+        0.5,
+        0.06,
+        f"G loss = -D(G(z)) + {steer_weight:g} * CE(C(G(z)), '{steer_class}')   |   "
+        "D loss = D(G(z)) - D(x) + 10 * (||grad D(x^)|| - 1)^2",
+        ha="center",
+        fontsize=8,
+    )
+    ax.text(0.5, 0.01, "real images x enter D; C is frozen (eval, no gradient to its weights)", ha="center", fontsize=7)
+    return fig
+
+
+def share_curves(share: dict[str, list[float]], target: str):
+    """Experiment 1: share of the monitor samples the classifier assigns to ``target``, per epoch, per run."""
+    epochs = list(range(1, len(next(iter(share.values()))) + 1))
+    return viz.curves(epochs, share, "epoch", f"share of samples classified '{target}'")
+
+
+def _mosaic(images: torch.Tensor, nrow: int, ncol: int, pad: int = 2) -> torch.Tensor:
+    """(nrow * ncol, C, H, W) in row-major order -> one (C, H', W') image with ``pad`` px of mid grey between cells."""
+    c, h, w = images.shape[1:]
+    out = torch.zeros(c, nrow * (h + pad) - pad, ncol * (w + pad) - pad)
+    for k, img in enumerate(images):
+        r, q = divmod(k, ncol)
+        out[:, r * (h + pad) : r * (h + pad) + h, q * (w + pad) : q * (w + pad) + w] = img
+    return out
+
+
+def exp1_grids(grids: dict[str, tuple[torch.Tensor, list[int]]], target: str, per_epoch: int = 6):
+    """Experiment 1's grids, one panel per run side by side: samples classified ``target``, one column per epoch.
+
+    ``grids``: run name -> (images in row-major order, ``per_epoch`` rows x one column per epoch; 0-based epochs),
+    as :func:`genxai.trains.experiments.exp1_grids` returns them.  Black cells: fewer samples were assigned.
+    """
+    n_epochs = len(next(iter(grids.values()))[1])
+    # each panel as wide as its mosaic's aspect needs, at most half the page: no blank bands beside narrow grids
+    panel_h = min(4.5, 5.2 * per_epoch / n_epochs)
+    panel_w = panel_h * n_epochs / per_epoch
+    fig, axes = plt.subplots(1, len(grids), figsize=(len(grids) * (panel_w + 0.4), panel_h + 1.0), squeeze=False)
+    for ax, (name, (images, epochs)) in zip(axes[0], grids.items()):
+        pad, w = 2, images.shape[-1]
+        ax.imshow(viz.to_display(_mosaic(images, per_epoch, len(epochs), pad)), cmap="gray", vmin=0, vmax=1)
+        ax.set_xticks([q * (w + pad) + w / 2 for q in range(len(epochs))], [str(e + 1) for e in epochs], fontsize=8)
+        ax.set_yticks([])
+        ax.set_xlabel("epoch", fontsize=9)
+        ax.set_title(f"{name}:\nsamples classified '{target}'", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def frontier_rows(results: list, classes: list[str], k: int = 10):
+    """Experiment 2: frontier images found by bisection, one row per class pair, p(A) above each image."""
+    ncol = min(k, max(len(r.images) for _, _, r, _ in results))
+    fig, axes = plt.subplots(len(results), ncol, figsize=(1.1 * ncol, 1.35 * len(results) + 0.3), squeeze=False)
+    for row, (a, b, r, _) in zip(axes, results):
+        for j, ax in enumerate(row):
+            if j < len(r.images):
+                viz.show_image(ax, r.images[j].cpu(), f"{float(r.p[j]):.2f}")
+            else:
+                ax.axis("off")
+        row[0].set_ylabel(f"{classes[a]} |\n{classes[b]}", fontsize=8)
+    fig.suptitle(
+        "frontier images (bisection); above each: the classifier's p(A), A = first class of the row", fontsize=9
+    )
+    fig.tight_layout()
+    return fig
+
+
+def strips(strips: list, classes: list[str]):
+    """Experiment 2: latent paths class A -> class B, one row per path, p(A) above each step."""
+    rows = [(a, b, imgs, p) for a, b, paths, _, ps in strips for imgs, p in zip(paths, ps)]
+    ncol = len(rows[0][2])
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(1.1 * ncol, 1.3 * len(rows) + 0.3), squeeze=False)
+    for axrow, (a, b, imgs, p) in zip(axes, rows):
+        for ax, img, v in zip(axrow, imgs, p.tolist()):
+            viz.show_image(ax, img.cpu(), f"{v:.2f}")
+        axrow[0].set_ylabel(f"{classes[a]} ->\n{classes[b]}", fontsize=8)
+    fig.suptitle("latent paths from A (left) to B (right); above each step: the classifier's p(A)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def probability_paths(strips: list, classes: list[str]):
+    """Experiment 2: the classifier's p(A) along each path; one colour per class pair, one legend entry per pair."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for k, (a, b, _, t, p) in enumerate(strips):
+        colour = plt.cm.tab10(k % 10)
+        for j, prow in enumerate(p):
+            label = f"{classes[a]} -> {classes[b]} ({len(p)} paths)" if j == 0 else None
+            ax.plot(t.cpu(), prow.cpu(), marker=".", alpha=0.75, color=colour, label=label)
+    ax.axhline(0.5, color="k", lw=0.6, ls="--")
+    ax.set_xlabel("t along the latent path (0 = A, 1 = B)")
+    ax.set_ylabel("classifier p(A)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
