@@ -206,7 +206,8 @@ def test_the_entry_point_explains_how_to_start_it(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(RuntimeError, match="start this with torchrun"):
         ddp.init_from_env("gloo")
-    with pytest.raises(ValueError, match="unknown model 'stylex'"):
-        ddp.resolve_config("stylex", "paper", 0, [])
+    with pytest.raises(ValueError, match="unknown model 'scrabble'.*ganmex-bam"):
+        ddp.resolve_config("scrabble", "paper", 0, [])
+    assert type(ddp.resolve_config("stylex", "smoke", 2, [])).__name__ == "StylExConfig"
     config = ddp.resolve_config("ganmex-bam", "smoke", 3, ["steps=40"])
     assert type(config).__name__ == "GANMEXConfig" and config.steps == 40 and config.seed == 3
