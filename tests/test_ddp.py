@@ -201,6 +201,22 @@ def test_a_batch_that_does_not_split_over_the_ranks_is_refused():
         trainer.shard(torch.arange(6).view(2, 3), dim=1)
 
 
+def test_trainer_batches_give_each_rank_its_share_of_every_batch():
+    from genxai.train import Trainer
+
+    def batches(rank, world, n=11, batch_size=4):
+        trainer = Trainer(nn.Linear(2, 2), {}, 1, seed=5, progress=False)
+        trainer.rank, trainer.world_size = rank, world
+        return trainer.batches(0, n, batch_size, drop_last=False)[1]
+
+    whole, first, second = batches(0, 1), batches(0, 2), batches(1, 2)
+    assert [len(b) for b in whole] == [4, 4, 3] and [len(b) for b in first] == [2, 2, 1] == [len(b) for b in second]
+    for w, a, b in zip(whole, first, second):  # the ranks split each batch between them
+        assert sorted(torch.cat([a, b]).tolist()) == sorted(w[: len(a) + len(b)].tolist())
+    with pytest.raises(ValueError, match="multiple of the number of processes"):
+        batches(0, 2, batch_size=5)
+
+
 def test_the_entry_point_explains_how_to_start_it(monkeypatch):
     for var in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
         monkeypatch.delenv(var, raising=False)
