@@ -69,6 +69,7 @@ def test_notebooks_on_a_2_worker_local_cluster_match_a_local_run(tmp_path, monke
     assert "deliberate failure" in failure["error"] and "Traceback" in failure["error"]
     kept = paths.failed_dir("alpha", "00_fail", "smoke")  # the runner's place for a failed run, as locally
     assert failure["kept"] == str(kept) and (kept / "00_fail.ipynb").exists()
+    assert str(kept) in failure["error"] and "genxai-notebook-" not in failure["error"]  # client paths, not worker's
     assert not (cluster / "alpha" / "00_fail.ipynb").exists()
     assert isinstance(failed.value, runner.NotebookFailed) and str(kept) in str(failed.value)
     assert sorted(r["notebook"] for r in failed.value.runs) == [

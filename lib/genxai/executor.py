@@ -305,7 +305,8 @@ def run_notebook_task(spec: Mapping[str, Any]) -> dict[str, Any]:
         try:
             record = runner.execute(nb, spec["profile"], spec["params"], progress=False)
         except Exception:  # noqa: BLE001 - any failure of the notebook is reported, not raised
-            out["error"] = traceback.format_exc()
+            # the runner's message names folders under the private root: name the client's instead
+            out["error"] = traceback.format_exc().replace(tmp, "<results>")
             out["files"] = _read_tree(paths.failed_dir(nb.paper, nb.name, spec["profile"]))
         else:
             stage = Path(record["staging"])
@@ -394,6 +395,7 @@ def reproduce_on_cluster(
                                  worker=worker, threads=result["threads"]))  # fmt: skip
             else:
                 kept = paths.failed_dir(nb.paper, nb.name, profile)
+                result["error"] = result["error"].replace("<results>", str(paths.results_root()))
                 if result["files"]:
                     _write_tree(kept, result["files"])
                 failures.append({"notebook": name, "worker": _worker_name(result["worker"]),
