@@ -55,9 +55,9 @@ def test_explain_fills_the_template_and_versus_reads_paper_values(tmp_genxai, sh
     rec.write_metrics({"trains": {"classifier_test_acc": {"main": 0.974}}})
     assert rec.paper_value("trains.classifier_test_acc.main") == 0.99
     phrase = rec.versus("trains.classifier_test_acc.main")
-    assert phrase == "0.974 (paper: 0.990; within the tolerance 0.02)"
-    assert "outside" in rec.versus("trains.classifier_test_acc.main", ours=0.5)
-    assert "publishes no number" in rec.versus("fashion.classifier_test_acc.main", ours=0.88)
+    assert phrase == "0.974 (paper: 0.990; our target >= 0.97: met)"
+    assert rec.versus("trains.classifier_test_acc.main", ours=0.5).endswith("our target >= 0.97: missed)")
+    assert "no published number" in rec.versus("fashion.classifier_test_acc.main", ours=0.88)
     md = rec.explain("accuracy {acc}", acc=phrase)
     assert md == "**What this shows.** accuracy " + phrase and shown[-1].data == md
     with pytest.raises(KeyError, match="no row"):

@@ -121,19 +121,19 @@ class RunRecorder:
 
     def write_table(
         self, df, name: str, metrics_key: str | None = None, display: bool = True, decimals: int = 3
-    ) -> Path:
+    ) -> None:
         """Write a pandas table as CSV and Markdown (``<name>.csv``, ``<name>.md``) and show it in a notebook.
 
         With ``metrics_key`` the table's rows (a list of records) are also written to ``metrics.json`` under that
-        key, so a table and its metrics entry come from one call. ``decimals`` only rounds what is shown.
+        key, so a table and its metrics entry come from one call. ``decimals`` only rounds what is shown.  Returns
+        nothing: a call that ends a cell shows the table, not a path.
         """
         self._track(write_text(self.outdir / f"{name}.csv", df.to_csv(index=False)))
-        path = self._track(write_text(self.outdir / f"{name}.md", df.to_markdown(index=False) + "\n"))
+        self._track(write_text(self.outdir / f"{name}.md", df.to_markdown(index=False) + "\n"))
         if metrics_key is not None:
             self.write_metrics({metrics_key: df.to_dict("records")})
         if display:
             show_table(df, decimals)
-        return path
 
     def metrics(self) -> dict[str, Any]:
         """What ``metrics.json`` holds so far (every notebook of this work, this profile)."""
