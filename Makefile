@@ -57,7 +57,9 @@ lint: env
 verify: env
 	$(BIN)/genxai verify --profile $(PROFILE)
 
+# verify first: it takes seconds and says at once whether the committed results still match the code
 test: lint data
+	$(BIN)/genxai verify --profile cpu
 	TQDM_DISABLE=1 $(BIN)/python -m pytest
 
 lab: data
