@@ -131,9 +131,10 @@ def predict(model: nn.Module, x: torch.Tensor, batch: int = 256) -> torch.Tensor
 
 @torch.no_grad()
 def reconstructions(model: StylEx, x: torch.Tensor, batch: int = 128) -> torch.Tensor:
-    """G_ema([E(x), c(x)]) without per-pixel noise, clamped to [-1, 1], on the CPU."""
+    """G_ema([E(x), c(x)]) without per-pixel noise, on the CPU (not clipped: the measurements classify what G
+    makes, as :func:`genxai.stylex.model.decision_kept` and :func:`genxai.stylex.attfind.sufficiency` do)."""
     device = next(model.parameters()).device
-    parts = [model.reconstruct(x[i : i + batch].to(device)).clamp(-1, 1).cpu() for i in range(0, len(x), batch)]
+    parts = [model.reconstruct(x[i : i + batch].to(device)).cpu() for i in range(0, len(x), batch)]
     return torch.cat(parts)
 
 
@@ -225,11 +226,11 @@ def sufficiency_table(
     predicted class; with a ``judge`` (binary logits) also the share of the classifier-flipped images that the
     judge, too, assigns to the other class (a flip our classifier alone sees is no evidence of a visible change)."""
     pred = codes.predicted.cpu()
-    judge_base = None if judge is None else predict(judge, reconstructed(model, codes)).argmax(1)
+    judge_base = None if judge is None else predict(judge, af.images_of(model, codes, codes.flat)).argmax(1)
     rows = []
     for s in shift_sizes:
         for k in ks:
-            images = af.images_of(model, codes, af.shift_toward(codes, toward, k, s)).clamp(-1, 1)
+            images = af.images_of(model, codes, af.shift_toward(codes, toward, k, s))
             flipped = predict(model.C, images).argmax(1) != pred
             row = {"shift": float(s), "k": int(k), "all": float(flipped.float().mean())}
             for c in (0, 1):
