@@ -67,7 +67,7 @@ def sufficiency_curves(table: pd.DataFrame, class_names: Sequence[str], publishe
     """Share of flipped decisions against k (top-k attributes shifted together), one panel per shift size; the
     reproduction's published top-10 numbers as dotted horizontal lines (other data sets: for scale only)."""
     shifts = sorted(table["shift"].unique())
-    fig, axes = plt.subplots(1, len(shifts), figsize=(4.2 * len(shifts), 3.2), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(shifts), figsize=(4.2 * len(shifts) + 1.6, 3.2), squeeze=False, sharey=True)
     for ax, s in zip(axes[0], shifts):
         t = table[table["shift"] == s].sort_values("k")
         ax.plot(t["k"], t["all"], marker="o", ms=3, color="black", label="all images")
@@ -84,13 +84,23 @@ def sufficiency_curves(table: pd.DataFrame, class_names: Sequence[str], publishe
             )
         for (label, value), colour in zip((published or {}).items(), ("tab:red", "tab:purple", "tab:brown", "grey")):
             ax.axhline(value, color=colour, lw=0.8, ls=(0, (1, 2)))
-            ax.text(t["k"].max(), value, f" {label}", fontsize=6, va="bottom", ha="right", color=colour)
+            if ax is axes[0, -1]:  # named once, right of the last panel, clear of the curves
+                ax.text(
+                    1.02,
+                    value,
+                    label,
+                    fontsize=6,
+                    va="center",
+                    ha="left",
+                    color=colour,
+                    transform=ax.get_yaxis_transform(),
+                )
         ax.set_title(f"shift size s = {s:g}", fontsize=9)
         ax.set_xlabel("k (top-k attributes shifted)")
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("share of decisions flipped")
-    axes[0, -1].legend(fontsize=6, loc="lower right")
+    axes[0, -1].legend(fontsize=6, loc="lower right", framealpha=0.9)
     fig.tight_layout()
     return fig
 
