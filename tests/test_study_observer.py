@@ -48,8 +48,8 @@ def test_pixel_noise_features_give_a_worse_observer_than_the_shape_features(demo
     def two_random_directions(images):  # a feature space that hardly sees the attributes
         return images.flatten(1) @ proj
 
-    good = SO.draws_summary(SO.question_draws(demo, shape_features, n_draws=6))["accuracy"].mean()
-    bad = SO.draws_summary(SO.question_draws(demo, two_random_directions, n_draws=6))["accuracy"].mean()
+    good = SO.draws_summary(SO.question_draws(demo, shape_features, n_draws=6, size=32))["accuracy"].mean()
+    bad = SO.draws_summary(SO.question_draws(demo, two_random_directions, n_draws=6, size=32))["accuracy"].mean()
     assert good > bad
 
 

@@ -193,7 +193,7 @@ class FactorDetectorConfig(ModelConfig):
 
         x_train, f_train = self.data("train")
         x_test, f_test = self.data("test")
-        y = torch.as_tensor(f_train.to_numpy(np.float32))
+        y = torch.tensor(f_train.to_numpy(np.float32))  # a copy: pandas' buffer is read-only
         model.mean.copy_(y.mean(0))
         model.std.copy_(y.std(0).clamp_min(1e-6))
         y = (y - model.mean) / model.std
