@@ -10,8 +10,8 @@ import pytest
 from genxai import cli, executor, paths, runner
 
 PARAMS = 'profile: str = "cpu"  # which profile\nseed: int = 0  # seed\ndevice: str = "cpu"  # device'
-# the two fastest smoke notebooks that write metrics (measured at one thread, warm / cold: 17 / 39 s and 28 / 36 s;
-# foundation/01 takes 34 s warm, ganchors/02 writes no metrics without the user's CelebA-HQ files)
+# the two fastest smoke notebooks that write metrics, cold and warm (docs/cluster.md); ganchors/02 is faster but
+# writes no metrics without the user's CelebA-HQ files
 SMOKE = ("gan_xai/03_infogan.ipynb", "trains/02_trains.ipynb")
 
 
