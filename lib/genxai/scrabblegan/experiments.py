@@ -16,7 +16,7 @@ from .directions import WordDirectionConfig
 from .infogan import ScrabbleInfoGANConfig
 from .measures import error_rates, frechet_distance, style_diversity
 from .model import Generator, Recogniser, ScrabbleGAN
-from .train import RecogniserConfig, ScrabbleGANConfig, read
+from .train import RecogniserConfig, ScrabbleGANConfig, load_text, read  # noqa: F401 (load_text: for the notebooks)
 
 WORD_GAP = 8  # blank columns between the words of a text (one word = one generator call)
 

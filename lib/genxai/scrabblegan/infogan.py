@@ -5,10 +5,11 @@ InfoGAN (Chen et al. 2016, Eq. 5-6): ``min_{G,Q} max_D V(D, G) - λ L_I(G, Q)`` 
 the *first residual block's* chunk of z (the chunk its conditional BatchNorm reads, so they set the word's coarse
 style, not its characters: the filter-bank chunk stays noise).  Q reads the discriminator's last feature map
 averaged over positions (a mean, so any word width gives one vector) through genxai's InfoGAN Q head
-(:class:`genxai.gan_xai.infogan.QHead`), and is trained with G on the MI bound (:func:`genxai.gan_xai.infogan.info_loss`:
-cross-entropy of the category + Gaussian NLL of the continuous codes).  Everything else is ScrabbleGAN's loop
-(:class:`~genxai.scrabblegan.train.ScrabbleGANConfig.fit`: hinge D, CTC-trained R, balanced G loss); the MI term is
-added to G's loss outside the balancing, with InfoGAN's weights (1 categorical, 0.1 continuous).
+(:class:`genxai.gan_xai.infogan.QHead`), and is trained with G on the MI bound
+(:func:`genxai.gan_xai.infogan.info_loss`: cross-entropy of the category + Gaussian NLL of the continuous
+codes).  Everything else is ScrabbleGAN's loop (:class:`~genxai.scrabblegan.train.ScrabbleGANConfig.fit`: hinge D,
+CTC-trained R, balanced G loss); the MI term is added to G's loss outside the balancing, with InfoGAN's weights
+(1 categorical, 0.1 continuous).
 
 :func:`code_effects` measures what each code controls with the measures of the latent directions (ink width,
 slant, length, CER by an independent recogniser).
