@@ -91,19 +91,33 @@ def word_rows(images: Sequence[torch.Tensor], labels: Sequence[str], title: str 
     return fig
 
 
+def pad_width(image: torch.Tensor, width: int) -> torch.Tensor:
+    """Right-pad a word image (1, 32, W) with paper to ``width`` columns."""
+    return torch.nn.functional.pad(image, (0, width - image.shape[-1]), value=1.0)
+
+
 def direction_figure(
-    blocks: Sequence[torch.Tensor], shifts: Sequence[float], titles: Sequence[str], scale: float = 0.028
+    blocks: Sequence[Sequence[Sequence[torch.Tensor]]],
+    shifts: Sequence[float],
+    titles: Sequence[str],
+    scale: float = 0.028,
 ):
-    """Figs 6.9/6.10: one panel per direction, rows = words (their z), columns = shift along the direction."""
-    canvases = [mosaic([list(block[r]) for r in range(block.shape[0])], gap=5) for block in blocks]
+    """Figs 6.9/6.10: one panel per direction, rows = texts (their z), columns = shift along the direction.
+
+    ``blocks[d][r][c]``: direction d, text r, shift c, each (1, 32, 16n); shorter words are padded with paper so
+    the columns line up."""
+    width = max(im.shape[-1] for block in blocks for row in block for im in row)
+    canvases = [mosaic([[pad_width(im, width) for im in row] for row in block], gap=5) for block in blocks]
     h = max(c.shape[0] for c in canvases)
     w = max(c.shape[1] for c in canvases)
-    fig, axes = plt.subplots(len(blocks), 1, figsize=(w * scale + 0.6, len(blocks) * (h * scale + 0.6)), squeeze=False)
-    col_w = blocks[0].shape[-1] + 5
+    fig, axes = plt.subplots(
+        len(blocks), 1, figsize=(w * scale + 0.6, len(blocks) * (h * scale + 0.6)), squeeze=False
+    )
+    col_w = width + 5
     for ax, canvas, title in zip(axes[:, 0], canvases, titles):
         _show(ax, canvas)
         ax.set_title(title, fontsize=9)
-        ax.set_xticks([col_w * i + col_w / 2 - 2.5 for i in range(len(shifts))])
+        ax.set_xticks([col_w * i + width / 2 for i in range(len(shifts))])
         ax.set_xticklabels([f"{s:+.1f}" for s in shifts], fontsize=7)
         ax.tick_params(length=0)
     axes[-1, 0].set_xlabel("shift along the direction", fontsize=8)
