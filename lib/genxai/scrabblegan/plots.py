@@ -110,9 +110,7 @@ def direction_figure(
     canvases = [mosaic([[pad_width(im, width) for im in row] for row in block], gap=5) for block in blocks]
     h = max(c.shape[0] for c in canvases)
     w = max(c.shape[1] for c in canvases)
-    fig, axes = plt.subplots(
-        len(blocks), 1, figsize=(w * scale + 0.6, len(blocks) * (h * scale + 0.6)), squeeze=False
-    )
+    fig, axes = plt.subplots(len(blocks), 1, figsize=(w * scale + 0.6, len(blocks) * (h * scale + 0.6)), squeeze=False)
     col_w = width + 5
     for ax, canvas, title in zip(axes[:, 0], canvases, titles):
         _show(ax, canvas)
