@@ -9,91 +9,98 @@ import pytest
 
 from genxai import cli, executor, paths, runner
 
-PARAMS = 'profile: str = "cpu"  # which profile\nseed: int = {seed}  # seed\ndevice: str = "cpu"  # device'
-# trains a small classifier through the model cache and records what it learned
-TRAIN = """
-import torch
-from genxai import recorder, repro
-from genxai.models import ClassifierConfig, get_or_train
-repro.seed_everything(seed)
-model = get_or_train(ClassifierConfig(dataset="digits", epochs=1, width=4, batch_size=64, lr=2e-2, max_shift=0,
-                                      max_rotate=0.0, seed=seed), progress=False)
-rec = recorder.RunRecorder("{paper}", profile, parameters=dict(seed=seed), run_name="run-{name}")
-rec.write_metrics({{"{name}": {{"test_acc": model.metrics["test_acc"], "threads": torch.get_num_threads(),
-    "weights_l1": float(sum(p.double().abs().sum() for p in model.model.parameters()))}}}})
-rec.finish()
-"""
+PARAMS = 'profile: str = "cpu"  # which profile\nseed: int = 0  # seed\ndevice: str = "cpu"  # device'
+# the two fastest smoke notebooks that write metrics, cold and warm (docs/cluster.md); ganchors/02 is faster but
+# writes no metrics without the user's CelebA-HQ files
+SMOKE = ("gan_xai/03_infogan.ipynb", "trains/02_trains.ipynb")
 
 
-def _notebook(root, paper, name, body, seed=0):
+def _failing_notebook(root, paper, name):
+    """A notebook with the required parameters whose only code cell raises."""
     import nbformat  # imported here: the study workers import this module and need not pay for it
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell(PARAMS.format(seed=seed))
+    params = nbformat.v4.new_code_cell(PARAMS)
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [
-        nbformat.v4.new_markdown_cell(f"# {paper}"),
-        params,
-        nbformat.v4.new_code_cell(body.format(paper=paper, name=name)),
-    ]
-    (root / "notebooks" / paper).mkdir(parents=True, exist_ok=True)
+    nb.cells = [params, nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure')")]
     nbformat.write(nb, root / "notebooks" / paper / f"{name}.ipynb")
 
 
-def _use(root, monkeypatch, name):
-    """Separate results, data and model cache per run, so the second run trains again."""
-    for var, sub in (("GENXAI_RESULTS_DIR", "results"), ("GENXAI_DATA_DIR", "data"), ("GENXAI_CACHE_DIR", "cache")):
-        monkeypatch.setenv(var, str(root / name / sub))
-    return root / name / "results" / "smoke"
+def _files(folder):
+    return {f.relative_to(folder).as_posix(): f.stat().st_size for f in sorted(folder.rglob("*")) if f.is_file()}
 
 
 @pytest.mark.slow
-def test_notebooks_on_a_2_worker_local_cluster_match_a_local_run(tmp_path, monkeypatch):
+def test_smoke_notebooks_on_a_2_worker_local_cluster_match_a_local_run(tmp_path, monkeypatch):
+    """Two of the project's smoke notebooks, run locally and then as tasks of a 2-worker ``LocalCluster``.
+
+    The comparison is with a local run made here at the same thread count (1), not with the executed references in
+    ``tests/reference/``: those carry no ``metrics.json`` (the recorder's files of a reference run go to the
+    untracked ``results/smoke/``), and they were executed at whatever thread count their author's machine had, which
+    changes every trained model's weights.  Both runs share one temporary model cache, so only the local run trains;
+    the cluster run must find every model there.  Since the cache key contains the thread count, a worker running at
+    another count would miss and train again, which the unchanged cache rules out.  What the cluster run recomputes
+    itself is everything a notebook does with its models (samples, explanations, measures), and its metrics must
+    equal the local run's.  A notebook that raises, in the same work as one of them, is kept where a local run keeps
+    a failed one and leaves its neighbour's results in place.
+    """
+    import shutil
+
     import nbformat
 
-    monkeypatch.setenv("GENXAI_ROOT", str(tmp_path))
+    data = paths.data_dir()  # the fetched data sets of this checkout, read by both runs
+    root = tmp_path / "root"  # a checkout holding only the chosen notebooks (and, later, a failing one)
+    for rel in SMOKE:
+        (root / "notebooks" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(paths.notebooks_dir() / rel, root / "notebooks" / rel)
+    cache = tmp_path / "cache"
+    for var, value in (("GENXAI_ROOT", root), ("GENXAI_DATA_DIR", data), ("GENXAI_CACHE_DIR", cache)):
+        monkeypatch.setenv(var, str(value))
     monkeypatch.setenv("GENXAI_THREADS", "1")
-    _notebook(tmp_path, "alpha", "01_train", TRAIN, seed=0)
-    _notebook(tmp_path, "beta", "01_train", TRAIN, seed=1)
-    local = _use(tmp_path, monkeypatch, "local")
-    runner.reproduce(None, "smoke", progress=False)
 
-    # a failing notebook first in alpha: alpha's next notebook and beta still run
-    _notebook(tmp_path, "alpha", "00_fail", "raise RuntimeError('deliberate failure')")
-    cluster = _use(tmp_path, monkeypatch, "cluster")
+    monkeypatch.setenv("GENXAI_RESULTS_DIR", str(tmp_path / "local"))
+    local = tmp_path / "local" / "smoke"
+    runner.reproduce(None, "smoke", workers=2, progress=False)  # two processes, one thread each
+    trained = _files(cache)
+    assert any(name.endswith(".pt") for name in trained), "the local run trained nothing into the shared cache"
+
+    _failing_notebook(root, "gan_xai", "00_fail")  # runs beside 03_infogan, whose results must survive it
+    monkeypatch.setenv("GENXAI_RESULTS_DIR", str(tmp_path / "cluster"))
+    cluster = tmp_path / "cluster" / "smoke"
     with pytest.raises(executor.NotebookFailures) as failed:
         executor.reproduce_on_cluster("local", None, "smoke", workers=2, progress=False)
+    assert _files(cache) == trained, "the cluster run trained again instead of loading the shared cache"
+
     [failure] = failed.value.failures
-    assert failure["notebook"] == "notebooks/alpha/00_fail.ipynb"
+    assert failure["notebook"] == "notebooks/gan_xai/00_fail.ipynb" and failure["worker"].startswith("tcp://")
     assert "deliberate failure" in failure["error"] and "Traceback" in failure["error"]
-    kept = paths.failed_dir("alpha", "00_fail", "smoke")  # the runner's place for a failed run, as locally
+    kept = paths.failed_dir("gan_xai", "00_fail", "smoke")  # the runner's place for a failed run, as locally
     assert failure["kept"] == str(kept) and (kept / "00_fail.ipynb").exists()
     assert str(kept) in failure["error"] and "genxai-notebook-" not in failure["error"]  # client paths, not worker's
-    assert not (cluster / "alpha" / "00_fail.ipynb").exists()
+    assert not (cluster / "gan_xai" / "00_fail.ipynb").exists()
     assert isinstance(failed.value, runner.NotebookFailed) and str(kept) in str(failed.value)
-    assert sorted(r["notebook"] for r in failed.value.runs) == [
-        "notebooks/alpha/01_train.ipynb",
-        "notebooks/beta/01_train.ipynb",
-    ]
+    assert sorted(r["notebook"] for r in failed.value.runs) == [f"notebooks/{rel}" for rel in SMOKE]
 
-    for paper in ("alpha", "beta"):  # same metrics as the local run, at the same thread count
+    for rel in SMOKE:  # same metrics as the local run, at the same thread count
+        paper, name = rel.split("/")
         ours = json.loads((cluster / paper / "metrics.json").read_text())
         theirs = json.loads((local / paper / "metrics.json").read_text())
-        assert ours == theirs and ours["01_train"]["threads"] == 1 and ours["01_train"]["test_acc"] > 0.3
-        book = nbformat.read(cluster / paper / "01_train.ipynb", as_version=4)
-        assert book.metadata["genxai"]["worker"].startswith("tcp://")
-        assert not any(name.startswith(".") for name in os.listdir(cluster / paper))  # nothing half-written
-    assert json.loads((cluster / "alpha" / "run-01_train.json").read_text())["outputs"] == ["metrics.json"]
+        assert set(ours) - {"profile"}, f"{rel} wrote no metrics"
+        assert ours == theirs, rel
+        book = nbformat.read(cluster / rel, as_version=4)
+        assert book.metadata["genxai"]["worker"].startswith("tcp://") and book.metadata["genxai"]["threads"] == 1
+        assert not any(n.startswith(".") for n in os.listdir(cluster / paper))  # nothing half-written
+        assert set(_files(cluster / paper)) == set(_files(local / paper)), rel  # every figure and table came back
 
     files = {e["path"]: e for e in json.loads((cluster / "MANIFEST.json").read_text())["files"]}
-    assert files["beta/metrics.json"]["produced_by"] == "notebooks/beta/01_train.ipynb"
-    assert files["beta/metrics.json"]["worker"].startswith("tcp://")
-    assert files["alpha/01_train.ipynb"]["parameters"] == {"profile": "smoke"}
-    assert not any("00_fail" in path for path in files)
-    # the local run's manifest has the same files, without workers
     local_files = {e["path"]: e for e in json.loads((local / "MANIFEST.json").read_text())["files"]}
-    assert set(local_files) == set(files) and "worker" not in local_files["beta/metrics.json"]
+    assert set(files) == set(local_files) and not any("00_fail" in path for path in files)
+    assert files["gan_xai/metrics.json"]["produced_by"] == "notebooks/gan_xai/03_infogan.ipynb"
+    assert files["gan_xai/metrics.json"]["sha256"] == local_files["gan_xai/metrics.json"]["sha256"]
+    assert all(e["worker"].startswith("tcp://") for e in files.values())
+    assert files["trains/02_trains.ipynb"]["parameters"] == {"profile": "smoke"}
+    assert not any("worker" in e for e in local_files.values())
 
 
 def test_reproduce_refuses_references_on_a_cluster(tmp_path, monkeypatch, capsys):

@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     # The works' own sub-commands, registered here explicitly (each module exposes register_cli(sub)).
     from .course.cli import register_cli as register_course
     from .gallery import register_cli as register_report
+    from .scrabblegan.cli import register_cli as register_handwrite
     from .study.cli import register_cli as register_study
     from .trains.synth import register_cli as register_synth
 
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_study(sub)
     register_synth(sub)
     register_course(sub)
+    register_handwrite(sub)
     return parser
 
 

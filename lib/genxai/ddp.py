@@ -171,10 +171,18 @@ def _stylex(profile: str, seed: int):
     return config_from_profile(profile, seed=seed)
 
 
+def _scrabblegan(profile: str, seed: int):
+    from . import profiles
+    from .scrabblegan.train import ScrabbleGANConfig
+
+    return ScrabbleGANConfig(**profiles.get("scrabblegan", profile).gan, seed=seed)
+
+
 #: The heavy models of the ``paper`` profile by name: function(profile, seed) -> ModelConfig.
 MODELS: dict[str, Callable[[str, int], Any]] = {
     "ganmex-bam": _ganmex_bam,  # GANMEX generator of the BAM-like benchmark (notebooks/ganmex/02)
     "stylex": _stylex,  # the StylEx generator of the profile (notebooks/stylex)
+    "scrabblegan": _scrabblegan,  # the ScrabbleGAN of the profile (notebooks/scrabblegan), batches sharded per rank
 }
 
 

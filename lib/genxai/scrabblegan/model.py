@@ -6,7 +6,8 @@
   Residual up-sampling blocks (BigGAN's GBlock: BN-ReLU-up-conv3x3-BN-ReLU-conv + 1x1 shortcut) grow it to
   (32, 16n); their 3x3 convolutions overlap neighbouring characters, which is how transitions are learnt.  Every
   BN is *conditional* on the block's own chunk of z (style): gain = 1 + W_g z_k, bias = W_b z_k.  Spectral norm
-  on every weight; one SAGAN self-attention block (the work adds it to show attention maps, Fig. 6.11).
+  on every weight; one SAGAN self-attention block (the work adds it to show attention maps, Fig. 6.11), after the
+  second block (16 x 16n) or, cheaper, after the first (8 x 8n: ``attention_at=0``).
 * **Discriminator**: residual down-sampling blocks with spectral norm, ReLU, *global sum pooling* and a linear
   layer: one score for an image of any width; hinge loss.
 * **Recogniser R** (Sec. 3.2): convolutional only (the paper's supplementary Table 1 finds it best), height
@@ -97,6 +98,7 @@ class Generator(nn.Module):
         attention: bool = True,
         use_sn: bool = True,
         condition_length: int = 5,
+        attention_at: int = 1,
     ):
         super().__init__()
         self.alphabet = Alphabet(alphabet)
@@ -112,7 +114,13 @@ class Generator(nn.Module):
         self.blocks = nn.ModuleList(
             GBlock(widths[i], widths[i + 1], self.z_chunk, self.UPS[i], self.K2[i], use_sn) for i in range(3)
         )
-        self.attention = GridAttention(widths[2]) if attention else None  # after block 2 (16 x 16n)
+        if attention_at not in (0, 1):
+            raise ValueError(
+                f"attention_at must be 0 (after block 1, 8 x 8n) or 1 (after block 2, 16 x 16n), got {attention_at}"
+            )
+        # the attention matrix has (h·w)^2 entries: 8 x 8n costs 1/16 of 16 x 16n
+        self.attention_at = attention_at
+        self.attention = GridAttention(widths[attention_at + 1]) if attention else None
         self.out_bn = nn.BatchNorm2d(ch)
         self.out_conv = sn(nn.Conv2d(ch, 1, 3, padding=1), use_sn)
         self.words: Sequence[str] | None = None  # texts sample_condition draws from (None: random strings)
@@ -143,7 +151,7 @@ class Generator(nn.Module):
         h = patches.view(b, n, self.c0, PATCH, PATCH).permute(0, 2, 3, 1, 4).reshape(b, self.c0, PATCH, n * PATCH)
         for i, block in enumerate(self.blocks):
             h = block(h, chunks[i + 1])
-            if i == 1 and self.attention is not None:
+            if i == self.attention_at and self.attention is not None:
                 h = self.attention(h)
         return torch.tanh(self.out_conv(F.relu(self.out_bn(h))))
 
@@ -193,8 +201,12 @@ class Discriminator(nn.Module):
         )
         self.linear = sn(nn.Linear(4 * ch, 1), use_sn)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last feature map, (B, 4ch, 4, 2n) after ReLU (the InfoGAN Q head reads its mean)."""
+        return F.relu(self.blocks(x))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.blocks(x)).sum((2, 3))  # global sum pooling: any width
+        h = self.features(x).sum((2, 3))  # global sum pooling: any width
         return self.linear(h).squeeze(1)
 
 

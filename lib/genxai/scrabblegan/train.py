@@ -87,7 +87,8 @@ class ScrabbleGANConfig(ModelConfig):
     g_ch: int = 16  # G's base width (official 64)
     d_ch: int = 16  # D's base width (official 64)
     r_width: int = 16  # R's base width (official CRNN ~64)
-    attention: bool = True  # one SAGAN block in G at 16 x 16n
+    attention: bool = True  # one SAGAN block in G
+    attention_at: int = 1  # after G's block 1 (0: 8 x 8n grid) or block 2 (1: 16 x 16n grid, 16 times the cost)
     alpha: float = 1.0  # gradient-balancing alpha (official gb_alpha)
     g_every: int = 1  # G steps once per this many D+R steps (official num_critic_train=4)
     epochs: int = 4  # epochs of steps_per_epoch iterations (checkpointed each)
@@ -99,10 +100,23 @@ class ScrabbleGANConfig(ModelConfig):
     def build(self) -> ScrabbleGAN:
         chars = alphabet_of(self.dataset)
         return ScrabbleGAN(
-            Generator(chars, self.z_dim, self.g_ch, self.attention),
+            Generator(chars, self.z_dim, self.g_ch, self.attention, attention_at=self.attention_at),
             Discriminator(self.d_ch),
             Recogniser(len(chars) + 1, self.r_width),
         )
+
+    # --- hooks of the training loop (InfoGAN codes: genxai.scrabblegan.infogan.ScrabbleInfoGANConfig)
+    def g_parameters(self, model: ScrabbleGAN) -> list[torch.nn.Parameter]:
+        """What G's optimiser updates."""
+        return list(model.G.parameters())
+
+    def sample_z(self, model: ScrabbleGAN, n: int, generator: torch.Generator) -> tuple[torch.Tensor, Any]:
+        """n latent codes and what the extra G loss needs about them (nothing here)."""
+        return torch.randn(n, model.G.latent_dim, generator=generator), None
+
+    def extra_g_loss(self, model: ScrabbleGAN, fake: torch.Tensor, aux: Any) -> tuple[torch.Tensor, dict[str, float]]:
+        """A term added to G's balanced loss (none here)."""
+        return fake.new_zeros(()), {}
 
     def fit(self, model: ScrabbleGAN, checkpoint: Path, device: torch.device, progress: bool = True) -> dict[str, Any]:
         from ..train import Trainer
@@ -112,7 +126,7 @@ class ScrabbleGANConfig(ModelConfig):
         G, D, R = model.G, model.D, model.R
         alphabet = G.alphabet
         betas = (0.0, 0.999)
-        opt_g = torch.optim.Adam(G.parameters(), lr=self.lr, betas=betas)
+        opt_g = torch.optim.Adam(self.g_parameters(model), lr=self.lr, betas=betas)
         opt_d = torch.optim.Adam(D.parameters(), lr=self.lr, betas=betas)
         opt_r = torch.optim.Adam(R.parameters(), lr=self.lr, betas=betas)
         trainer = Trainer.for_config(
@@ -126,12 +140,18 @@ class ScrabbleGANConfig(ModelConfig):
                 raise ValueError(f"no full batch of {self.batch_size} equally long words in {len(train)} words")
             sums: dict[str, float] = {}
             for step in range(self.steps_per_epoch):
-                idx = batches[step % len(batches)]
+                # every rank draws the whole batch (real indices, fake texts, z) from the same generator and
+                # keeps its share (Trainer.shard: identity in one process), as Trainer.batches does
+                idx = trainer.shard(batches[step % len(batches)])
                 real, texts = train.batch(idx)
                 real = real.to(device)
                 n = len(texts[0])
-                fake_texts = words.sample(len(texts), n, gen)
-                z = torch.randn(len(texts), G.latent_dim, generator=gen).to(device)
+                fake_texts = words.sample(self.batch_size, n, gen)
+                z, aux = self.sample_z(model, self.batch_size, gen)
+                keep = trainer.shard(torch.arange(self.batch_size)).tolist()
+                fake_texts = [fake_texts[i] for i in keep]
+                z = z[keep].to(device)
+                aux = None if aux is None else tuple(a[keep].to(device) for a in aux)
                 fake = G(z, text=fake_texts)
                 # D (hinge) and R (CTC on real words only) every iteration
                 loss_d = hinge_d(D(real), D(fake.detach()))
@@ -146,10 +166,12 @@ class ScrabbleGANConfig(ModelConfig):
                     loss_adv = -D(fake).mean()
                     loss_r_fake = ctc_loss(R(fake), alphabet.encode_batch(fake_texts))
                     a = balance_coefficient(loss_adv, loss_r_fake, fake, self.alpha)
+                    extra, extra_logs = self.extra_g_loss(model, fake, aux)
                     opt_g.zero_grad(set_to_none=True)
-                    (loss_adv + a * loss_r_fake).backward()  # ONE backward of the balanced loss
+                    (loss_adv + a * loss_r_fake + extra).backward()  # ONE backward of the balanced loss
                     opt_g.step()
                     logs |= {"loss_g_adv": loss_adv.item(), "ctc_fake": loss_r_fake.item(), "balance_a": a.item()}
+                    logs |= extra_logs
                 for k, v in logs.items():
                     sums[k] = sums.get(k, 0.0) + v
             counts = {
@@ -196,7 +218,7 @@ class RecogniserConfig(ModelConfig):
             batches = train.length_batches(gen, self.batch_size)
             total = 0.0
             for step in range(self.steps_per_epoch):
-                x, texts = train.batch(batches[step % len(batches)])
+                x, texts = train.batch(trainer.shard(batches[step % len(batches)]))
                 loss = ctc_loss(model(x.to(device)), alphabet.encode_batch(texts))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data import balanced_indices
 from ..data import load as load_data
 from ..data.base import ImageSet, resize
 from ..models.cache import ModelConfig
@@ -236,6 +237,9 @@ class StylExConfig(ModelConfig):
         model.C.load_state_dict(clf.model.state_dict())
         freeze(model.C)
         train = self.data("train")
+        test = self.data("test")
+        # a class-balanced sample (the split is sorted by class: its first images are all one class)
+        monitor = test.images[balanced_indices(test.labels, min(128, *torch.bincount(test.labels).tolist()))]
         opts = self.optimizers(model)
         trainer = Trainer.for_config(self, model, opts, checkpoint, f"stylex/{self.arch}", progress)
 
@@ -251,15 +255,16 @@ class StylExConfig(ModelConfig):
                 for k, v in self.step(model, x, epoch * self.steps_per_epoch + i, gen, opts).items():
                     sums[k] = sums.get(k, 0.0) + v
                     counts[k] = counts.get(k, 0) + 1
-            return {k: sums[k] / counts[k] for k in sums}
+            logs = {k: sums[k] / counts[k] for k in sums}
+            logs["decision_kept"] = decision_kept(model, monitor.to(device))  # the learning curve of the target
+            return logs
 
         history = trainer.fit(epoch_fn)
-        test = self.data("test")
-        kept = decision_kept(model, test.images[:512].to(device))
+        kept = decision_kept(model, monitor.to(device))
         metrics = {
             "n_train": len(train),
             "classifier_test_acc": clf.metrics.get("test_acc"),
-            "decision_kept": kept,
+            "decision_kept": kept,  # on the balanced monitor sample; notebook 01 measures more images
             "n_coords": model.G.n_coords,
             "data_source": train.source,
         }
