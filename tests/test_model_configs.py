@@ -21,7 +21,10 @@ from genxai.ganmex import GANMEXConfig
 from genxai.models import ClassifierConfig, cache, get_or_train, is_cached
 from genxai.models.judges import JudgeConfig
 from genxai.scrabblegan import RecogniserConfig, ScrabbleGANConfig
+from genxai.scrabblegan.directions import WordDirectionConfig
+from genxai.scrabblegan.infogan import ScrabbleInfoGANConfig
 from genxai.stylex import PairClassifierConfig, StylExConfig
+from genxai.stylex.trains_task import FactorDetectorConfig, TrainsStylExConfig, trains_classifier
 from genxai.trains import ConceptClassifierConfig, VAEConfig, WGANGPConfig
 
 torch.set_num_threads(1)
@@ -68,6 +71,40 @@ TINY = {
         n_train=64, z_dim=8, g_ch=2, d_ch=2, r_width=2, epochs=1, steps_per_epoch=2, batch_size=4
     ),
     "RecogniserConfig": RecogniserConfig(n_train=64, width=2, epochs=1, steps_per_epoch=2, batch_size=4, n_test=16),
+    "WordDirectionConfig": WordDirectionConfig(
+        generator=ScrabbleGANConfig(
+            n_train=64, z_dim=8, g_ch=2, d_ch=2, r_width=2, epochs=1, steps_per_epoch=2, batch_size=4
+        ),
+        n_directions=2,
+        epochs=1,
+        steps_per_epoch=2,
+        batch_size=4,
+    ),
+    "ScrabbleInfoGANConfig": ScrabbleInfoGANConfig(
+        n_train=64,
+        z_dim=16,
+        g_ch=2,
+        d_ch=2,
+        r_width=2,
+        epochs=1,
+        steps_per_epoch=2,
+        batch_size=4,
+        n_cat=2,
+        n_cont=1,
+        attention_at=0,
+    ),
+    "FactorDetectorConfig": FactorDetectorConfig(n_images=64, epochs=1, width=4, batch_size=32),
+    "TrainsStylExConfig": TrainsStylExConfig(
+        classifier=trains_classifier(n_images=64, epochs=1, width=4, batch_size=32),
+        n_train=32,
+        capacity=1,
+        fmap_max=8,
+        latent_dim=8,
+        mapping_depth=2,
+        epochs=1,
+        steps_per_epoch=2,
+        batch_size=8,
+    ),
     "PairClassifierConfig": PairClassifierConfig(n_train=64, epochs=1, batch_size=32, width=4, size=16),
     "StylExConfig": StylExConfig(
         classifier=PairClassifierConfig(n_train=64, epochs=1, batch_size=32, width=4, size=16),
