@@ -116,8 +116,11 @@ def test_genxai_study_serve_serves_stylex_items_and_export_feeds_the_analysis(st
             with urllib.request.urlopen(server.url + g, timeout=30) as resp:
                 assert resp.status == 200 and resp.headers["content-type"] == "image/gif"
                 assert resp.read(6) in (b"GIF87a", b"GIF89a")
+        # Answer from the items' truth: which option comes first depends on the participant's random swap, and
+        # a wrong attention check would (rightly) drop the participant from Table 2.
+        truth = {q.id: q.truth for q in build_questions(spec)}
         for q in state["questions"]:
-            answer = q["options"][0]["attribute"] if q["kind"] == "classification" else "higher shaft"
+            answer = truth[q["id"]] if q["kind"] == "classification" else "higher shaft"
             status, _ = call("POST", server.url + "/api/answers", {"question": q["id"], "answer": answer}, token=token)
             assert status == 200
         assert call("POST", server.url + "/api/complete", token=token)[1]["status"] == "complete"
