@@ -90,12 +90,19 @@ def test_a_resumed_training_equals_an_uninterrupted_one(tmp_cache):
 
 
 @pytest.mark.parametrize("profile", ["smoke", "cpu", "paper"])
-def test_every_profile_gives_a_valid_config(profile):
+def test_every_profile_gives_a_valid_config(profile, tmp_path, monkeypatch):
+    from helpers_stylex import official_lpips_files
+
+    from genxai.stylex import lpips
     from genxai.stylex.model import config_from_profile
 
+    # the paper profile trains with LPIPS: it needs the user's weight files (random ones here)
+    folder = official_lpips_files(tmp_path / "lpips")
+    monkeypatch.setattr(lpips, "weights_dir", lambda: folder)
     config = config_from_profile(profile)
     assert StylExConfig.from_dict(config.to_dict()) == config
     assert config.classifier.classes[0] != config.classifier.classes[1]
+    assert config.perceptual == ("lpips" if profile == "paper" else "classifier")
 
 
 def test_the_cpu_profile_explains_sneakers_against_ankle_boots_at_32px():

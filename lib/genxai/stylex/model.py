@@ -8,7 +8,9 @@ Losses of one generator step (the repro's ``stylex_train.py``; notes section 4),
   rec = L1(x, x') + perceptual_weight * L1(C.features(x), C.features(x')) + latent_weight * L1(E(x'), E(x));
   kl = KL(softmax C(x) || softmax C(x')) (``KLDivLoss(batchmean, log_target=True)``);
   loss_G = adv(x') + rec_scaling * rec + kl_scaling * kl.
-  The perceptual term uses our classifier's penultimate features (LPIPS needs downloaded AlexNet weights).
+  The perceptual term is LPIPS(AlexNet) on per-image min-max rescaled inputs as in the repro (``perceptual="lpips"``,
+  user-supplied weights, :mod:`genxai.stylex.lpips`; the ``paper`` profile) or, where those weights are absent,
+  L1 between our classifier's penultimate features (``perceptual="classifier"``; the ``smoke`` and ``cpu`` profiles).
 * mapping path (odd steps): x' = G([mapping(z), c(x_batch)]); loss_G = adv(x').
 
 D: hinge loss, lazy R1 on reals every ``r1_every`` steps (weight r1_gamma / 2 * r1_every).  "old": one Adam for
@@ -36,6 +38,30 @@ from ..models.gan_parts import freeze
 from .networks import Discriminator, Encoder, MappingNetwork, StyleGenerator, r1_penalty
 
 ARCHS = ("old", "new")
+PERCEPTUAL = ("classifier", "lpips")
+_LPIPS: dict[str, torch.nn.Module] = {}
+
+
+def _lpips_net(digest: str) -> torch.nn.Module:
+    """The user's LPIPS network, loaded once per process; refuses weights other than those the config was keyed by."""
+    if digest not in _LPIPS:
+        from .lpips import from_files, weights_digest
+
+        found = weights_digest()
+        if found != digest:
+            raise ValueError(
+                f"the LPIPS weight files changed since this config was made (sha256 {found[:12]}, config "
+                f"{digest[:12]}): build the config again so that its cache key names the weights it trains with"
+            )
+        _LPIPS[digest] = from_files()
+    return _LPIPS[digest]
+
+
+def minmax(x: torch.Tensor) -> torch.Tensor:
+    """Each image rescaled to span [-1, 1], as the repro feeds LPIPS (notes section 4)."""
+    lo = x.amin((1, 2, 3), keepdim=True)
+    hi = x.amax((1, 2, 3), keepdim=True)
+    return (x - lo) / (hi - lo).clamp_min(1e-8) * 2 - 1
 
 
 def load_pair(dataset: str, classes: tuple[int, int], split: str, size: int | None, n: int | None, seed: int):
@@ -133,7 +159,9 @@ class StylExConfig(ModelConfig):
     ttur_mult: float = 1.5  # D lr = lr * ttur_mult
     rec_scaling: float = 1.0
     kl_scaling: float = 1.0
-    perceptual_weight: float = 0.1  # L1 between classifier features (LPIPS stand-in)
+    perceptual: str = "classifier"  # "classifier": L1 of C's features | "lpips": LPIPS(AlexNet), user weights
+    perceptual_weight: float = 0.1
+    lpips_digest: str = ""  # sha256 of the LPIPS weight files (filled in; it keys the cache)
     latent_weight: float = 0.1  # L1(E(x'), E(x))
     r1_gamma: float = 10.0
     r1_every: int = 4
@@ -149,6 +177,19 @@ class StylExConfig(ModelConfig):
             raise ValueError(f"unknown StylEx architecture {self.arch!r}: choose one of {ARCHS}")
         if isinstance(self.classifier, dict):
             self.classifier = PairClassifierConfig.from_dict(self.classifier)
+        if self.perceptual not in PERCEPTUAL:
+            raise ValueError(f"unknown perceptual term {self.perceptual!r}: choose one of {PERCEPTUAL}")
+        if self.perceptual == "lpips" and not self.lpips_digest:
+            from .lpips import weights_digest
+
+            self.lpips_digest = weights_digest()  # raises, naming the missing file, before anything trains
+
+    def perceptual_term(self, model: StylEx, fake: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The perceptual part of the reconstruction loss (notes section 4)."""
+        if self.perceptual == "classifier":
+            return F.l1_loss(model.C.features(fake), model.C.features(x))
+        net = _lpips_net(self.lpips_digest).to(x.device)
+        return net(minmax(fake), minmax(x)).mean()
 
     def data(self, split: str) -> ImageSet:
         c = self.classifier
@@ -214,7 +255,7 @@ class StylExConfig(ModelConfig):
             logits_rec = model.C(fake)
             rec = (
                 F.l1_loss(fake, x)
-                + self.perceptual_weight * F.l1_loss(model.C.features(fake), model.C.features(x))
+                + self.perceptual_weight * self.perceptual_term(model, fake, x)
                 + self.latent_weight * F.l1_loss(model.E(fake), model.E(x).detach())
             )
             kl = kl_term(logits, logits_rec)

@@ -1,0 +1,20 @@
+"""Helpers for the StylEx tests: LPIPS weight files in the official layout (random values)."""
+
+from __future__ import annotations
+
+import torch
+
+from genxai.stylex import lpips as L
+
+
+def official_lpips_files(folder, seed=0):
+    """Random weights saved as torchvision's AlexNet and LPIPS v0.1's alex.pth name them."""
+    g = torch.Generator().manual_seed(seed)
+    net = L._alexnet_features()
+    trunk = {f"features.{k}": torch.randn(v.shape, generator=g) * 0.05 for k, v in net.state_dict().items()}
+    trunk["classifier.1.weight"] = torch.zeros(2, 3)  # torchvision's head: present in the file, ignored
+    linear = {f"lin{i}.model.1.weight": torch.rand(1, c, 1, 1, generator=g) for i, c in enumerate(L.CHANNELS)}
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(trunk, folder / L.TRUNK_FILE)
+    torch.save(linear, folder / L.LINEAR_FILE)
+    return folder
