@@ -1,10 +1,17 @@
-"""Helpers for the StylEx tests: LPIPS weight files in the official layout (random values)."""
+"""Helpers for the StylEx tests: the tiny settings every test trains with, LPIPS files in the official layout."""
 
 from __future__ import annotations
 
 import torch
 
 from genxai.stylex import lpips as L
+
+#: the smallest StylEx that trains in a second (capacity 1, 8-d latent, two steps); classifier excluded
+TINY_STYLEX = dict(
+    n_train=32, capacity=1, fmap_max=8, latent_dim=8, mapping_depth=2, epochs=1, steps_per_epoch=2, batch_size=8
+)
+#: the smallest Fashion-MNIST pair classifier (16 px)
+TINY_PAIR_CLASSIFIER = dict(n_train=64, epochs=1, batch_size=32, width=4, size=16)
 
 
 def official_lpips_files(folder, seed=0):

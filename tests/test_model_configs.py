@@ -13,6 +13,7 @@ import shutil
 
 import pytest
 import torch
+from helpers_stylex import TINY_PAIR_CLASSIFIER, TINY_STYLEX
 
 import genxai
 from genxai.gan_xai import DirectionConfig, GANConfig, InfoGANConfig
@@ -95,28 +96,10 @@ TINY = {
     ),
     "FactorDetectorConfig": FactorDetectorConfig(n_images=64, epochs=1, width=4, batch_size=32),
     "TrainsStylExConfig": TrainsStylExConfig(
-        classifier=trains_classifier(n_images=64, epochs=1, width=4, batch_size=32),
-        n_train=32,
-        capacity=1,
-        fmap_max=8,
-        latent_dim=8,
-        mapping_depth=2,
-        epochs=1,
-        steps_per_epoch=2,
-        batch_size=8,
+        classifier=trains_classifier(n_images=64, epochs=1, width=4, batch_size=32), **TINY_STYLEX
     ),
-    "PairClassifierConfig": PairClassifierConfig(n_train=64, epochs=1, batch_size=32, width=4, size=16),
-    "StylExConfig": StylExConfig(
-        classifier=PairClassifierConfig(n_train=64, epochs=1, batch_size=32, width=4, size=16),
-        n_train=32,
-        capacity=1,
-        fmap_max=8,
-        latent_dim=8,
-        mapping_depth=2,
-        epochs=1,
-        steps_per_epoch=2,
-        batch_size=8,
-    ),
+    "PairClassifierConfig": PairClassifierConfig(**TINY_PAIR_CLASSIFIER),
+    "StylExConfig": StylExConfig(classifier=PairClassifierConfig(**TINY_PAIR_CLASSIFIER), **TINY_STYLEX),
 }
 
 

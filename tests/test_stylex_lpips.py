@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers_stylex import TINY_STYLEX
 from helpers_stylex import official_lpips_files as official_files
 
 from genxai.stylex import lpips as L
@@ -118,18 +119,7 @@ def test_a_stylex_with_the_lpips_term_trains_with_finite_losses(weights, tmp_pat
 
     monkeypatch.setenv("GENXAI_CACHE_DIR", str(tmp_path / "cache"))
     clf = PairClassifierConfig(n_train=64, epochs=1, batch_size=32, width=4, size=32)
-    config = StylExConfig(
-        classifier=clf,
-        perceptual="lpips",
-        n_train=16,
-        capacity=1,
-        fmap_max=8,
-        latent_dim=8,
-        mapping_depth=2,
-        epochs=1,
-        steps_per_epoch=2,
-        batch_size=8,
-    )
+    config = StylExConfig(classifier=clf, perceptual="lpips", **TINY_STYLEX)
     _, result = fit_config(config, torch.device("cpu"), tmp_path / "s.pt", progress=False)
     logs = result["history"][0]
     assert all(torch.isfinite(torch.tensor(v)) for k, v in logs.items() if isinstance(v, float))

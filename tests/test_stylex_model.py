@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from helpers_stylex import TINY_PAIR_CLASSIFIER, TINY_STYLEX
 
 from genxai.models import get_or_train
 from genxai.stylex.model import PairClassifierConfig, StylExConfig, kl_term, load_pair
@@ -13,23 +14,11 @@ from genxai.train import fit_config
 
 torch.set_num_threads(1)
 
-CLF = PairClassifierConfig(n_train=64, epochs=1, batch_size=32, width=4, size=16)
+CLF = PairClassifierConfig(**TINY_PAIR_CLASSIFIER)
 
 
 def tiny(**kw) -> StylExConfig:
-    base = dict(
-        classifier=CLF,
-        n_train=32,
-        capacity=1,
-        fmap_max=8,
-        latent_dim=8,
-        mapping_depth=2,
-        epochs=1,
-        steps_per_epoch=2,
-        batch_size=8,
-        r1_every=2,
-    )
-    return StylExConfig(**{**base, **kw})
+    return StylExConfig(**{"classifier": CLF, **TINY_STYLEX, "r1_every": 2, **kw})
 
 
 @pytest.fixture
