@@ -94,6 +94,24 @@ def test_rendered_words_split_and_jitter_controls():
     assert slant_of(leaning).item() > slant_of(upright).item() + 0.1
 
 
+def test_whole_font_families_are_held_out_and_every_writer_draws_every_letter():
+    """Writer independence at the family level, and no writer that renders boxes or nothing for some letter."""
+    train_names = [handwriting.WRITERS[i] for i in handwriting.split_writers("train")]
+    for family in ("SteveHand", "patrick-hand", "reenie-beanie", "the-girl-next-door"):
+        assert any(w.startswith(family) for w in handwriting.TEST_WRITERS)
+        assert not any(w.startswith(family) for w in train_names), family
+    assert len(train_names) >= 30 and len(handwriting.TEST_WRITERS) == 10
+    _fonts_or_skip()
+    letters = handwriting.ALPHABET.chars
+    for name in handwriting.WRITERS:
+        font = handwriting.fonts_dir() / name
+        glyphs = {c: 255 - handwriting.render_word(c * 2, font).astype(np.int32) for c in letters}
+        assert all(g.sum() > 0 for g in glyphs.values()), name
+        # a font lacking glyphs draws the same fallback box for every missing letter
+        distinct = {g.tobytes() for g in glyphs.values()}
+        assert len(distinct) >= len(letters) - 2, (name, len(distinct))
+
+
 def _write_iam_fixture(root):
     """A tiny IAM tree in the official format: words.txt and words/<a01>/<a01-000u>/<id>.png."""
     lines = [

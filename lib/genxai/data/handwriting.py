@@ -1,8 +1,9 @@
 """Handwritten-style words from offline fonts (one font file = one "writer"), and the IAM word loader.
 
 IAM, RIMES and CVL need a registration, so the ``cpu`` profile renders words with handwriting fonts from Debian
-(fetched by ``genxai fetch handwriting``, every .deb checked by sha256; licences in :data:`PACKAGES`) and takes
-its lexicon from Debian's ``wamerican`` word list (SCOWL): letters a-z A-Z, 2-10 characters.
+packages and from npm's ``@fontsource`` handwriting faces (fetched by ``genxai fetch handwriting``, every .deb and
+npm tarball checked by sha256; licences in :data:`PACKAGES` and :data:`FONTSOURCE`) and takes its lexicon from
+Debian's ``wamerican`` word list (SCOWL): letters a-z A-Z, 2-10 characters.
 
 Rendering (:func:`render_word`): the word is drawn large (64 px) with the writer's font on a band of the font's
 ascent + descent (so x-height and baseline stay where the writer puts them), cut to its ink columns, then
@@ -10,7 +11,7 @@ jittered: stroke width (grey-level dilation or erosion), slant (a horizontal she
 (Simard et al. 2003: a Gaussian-smoothed random displacement field) and finally resized to ScrabbleGAN's (32, 16n).
 
 Splits hold out writers *and* words: ``test`` words are written only by :data:`TEST_WRITERS` (one variant of each
-multi-style family plus one font family never seen) and are drawn from the ~10 % of the lexicon whose hash puts
+multi-style family plus four font families never seen) and are drawn from the ~10 % of the lexicon whose hash puts
 them in the test part, so neither a test writer nor a test word occurs in ``train``.
 
 ``load_iam(root)`` reads IAM's official ``words.txt`` + ``words/`` PNG tree for the ``paper`` profile.
@@ -23,6 +24,7 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -63,7 +65,93 @@ PACKAGES = {
         "SCOWL (permissive)",
     ),
 }
-#: the writers: font files, in a fixed order (index = writer id)
+#: npm ``@fontsource`` handwriting faces (Google Fonts): family -> (version, sha256 of the npm tarball, licence,
+#: weights used).  The legible ones of the family list; all-capitals and flourished script faces are left out.
+FONTSOURCE = {
+    "annie-use-your-telescope": (
+        "5.3.0",
+        "ed1cea10322cff6e760b1c1d2cb3be8b5a3b08ddea41feae31f9f938f39fe1ab",
+        "OFL-1.1",
+        (400,),
+    ),
+    "architects-daughter": (
+        "5.3.0",
+        "791d2009fbdc46ca3eb942c27c62c0ee353668cd290dfad17f401b8488c727a1",
+        "OFL-1.1",
+        (400,),
+    ),
+    "caveat": ("5.3.0", "ebf746fc0667b9d10fcac7c8604e2ba40a264da85a1c9b48bd679c0af3221293", "OFL-1.1", (400, 700)),
+    "coming-soon": ("5.3.0", "aac84961066a709d468766331ec2dcbe9c45bbf5260537ca859e411703d20395", "Apache-2.0", (400,)),
+    "covered-by-your-grace": (
+        "5.3.0",
+        "1bd27256356f90c7bc7b463d36c05565ef4b3d655bc56d0dd7b7387114b1308d",
+        "OFL-1.1",
+        (400,),
+    ),
+    "gloria-hallelujah": (
+        "5.3.0",
+        "8755cc046e06286eeebee193f9f753bd0f03eec44c7bf188fc883db66e7a9d91",
+        "OFL-1.1",
+        (400,),
+    ),
+    "gochi-hand": ("5.3.0", "6e206b6139093775d8762503196d6d991408bd5f8393ea0357f4f89b75b195a3", "OFL-1.1", (400,)),
+    "handlee": ("5.3.0", "e1fbeba16906d4807b42add8ab85dec533c3e667575be00ba96f050b5fc452ce", "OFL-1.1", (400,)),
+    "indie-flower": ("5.3.0", "be380503f1e2c5ef08b8399a28f8cb2f1725527db2cb6aacec3037c2bd1b9083", "OFL-1.1", (400,)),
+    "just-another-hand": (
+        "5.3.0",
+        "58754de1b8784c97defb535f0c7e5d683ace09c17533e20c0c8c627da8239d2f",
+        "Apache-2.0",
+        (400,),
+    ),
+    "kalam": ("5.3.0", "0aaf22523f3c57ae19f32c4f4df0d43d6efd01b7563a19cf4ed818cd5601426d", "OFL-1.1", (300, 400, 700)),
+    "nothing-you-could-do": (
+        "5.3.0",
+        "dac48ef024df5e754bf8586157d73d0dba139d6353f28b9ec6de77b0dadf0add",
+        "OFL-1.1",
+        (400,),
+    ),
+    "over-the-rainbow": (
+        "5.3.0",
+        "5f231cee244b4c3a734da05bf23d4e07fec1062ffa1824358e933f59fc94e313",
+        "OFL-1.1",
+        (400,),
+    ),
+    "patrick-hand": ("5.3.0", "c3428d02610c7b8fa92b044cf766f8c30b88bb32a47460b4ac42fa14e0bcdcc0", "OFL-1.1", (400,)),
+    "reenie-beanie": ("5.3.0", "8a2406f9b3c0b76199dcd87288ea40480fcd8547ba1af2f9f3156205f1688be9", "OFL-1.1", (400,)),
+    "schoolbell": ("5.3.0", "08901884344f129587928d2260a84e6d8cc7baae54ecdce19ff225694314b704", "Apache-2.0", (400,)),
+    "shadows-into-light": (
+        "5.3.0",
+        "0885aefd34c65bd79207cffff0771ae0527f227a202bc850f8cf9a12257fc7f1",
+        "OFL-1.1",
+        (400,),
+    ),
+    "sue-ellen-francisco": (
+        "5.3.0",
+        "93c9f047a1709b2879db10b52058ffba7c1642f0acbec422eb358433c937ee00",
+        "OFL-1.1",
+        (400,),
+    ),
+    "the-girl-next-door": (
+        "5.3.0",
+        "d4ac864cbcda87dffe808b5366045e8d75c149fd2a00d081cc8343ab36699545",
+        "OFL-1.1",
+        (400,),
+    ),
+    "waiting-for-the-sunrise": (
+        "5.3.0",
+        "6f9c645d858526553e72f0b56abb32742d5d4c10d6acdb392e5d3fa843ef7141",
+        "OFL-1.1",
+        (400,),
+    ),
+}
+
+
+def fontsource_file(family: str, weight: int) -> str:
+    """The Latin-subset WOFF file of ``family`` at ``weight`` inside the npm package (Pillow reads WOFF)."""
+    return f"{family}-latin-{weight}-normal.woff"
+
+
+#: the writers: font files, in a fixed order (index = writer id); the Debian fonts first
 WRITERS = (
     "dkg.ttf",
     "dkgBd.ttf",
@@ -86,14 +174,21 @@ WRITERS = (
     "ComicNeue-Light.otf",
     "ComicNeue-LightItalic.otf",
     "ComicNeue-BoldItalic.otf",
+    *(fontsource_file(family, w) for family, (_, _, _, weights) in FONTSOURCE.items() for w in weights),
 )
-#: held-out writers: one style of each multi-style family, and the whole SteveHand family
+#: held-out writers: one style of each multi-style family, and four whole families (SteveHand and three faces
+#: of the npm set), so the test asks for writer independence, not only for a new weight of a known hand
 TEST_WRITERS = (
     "dkgIt.ttf",
     "Purisa-BoldOblique.otf",
     "DancingScript-Bold.otf",
     "ComicNeue-Italic.otf",
     "SteveHand.ttf",
+    fontsource_file("caveat", 700),
+    fontsource_file("kalam", 700),
+    fontsource_file("patrick-hand", 400),
+    fontsource_file("reenie-beanie", 400),
+    fontsource_file("the-girl-next-door", 400),
 )
 WORDLIST = "american-english"
 
@@ -115,45 +210,27 @@ def _complete() -> bool:
 
 
 def fetch(quiet: bool = False) -> Path:
-    """``apt-get download`` the font packages and the word list, check their sha256, keep fonts and list."""
-    from ..repro import sha256_file
-
+    """Download the font packages (Debian .debs, npm tarballs) and the word list, check their sha256, keep fonts,
+    their licences and the list.  Nothing is replaced unless every file arrived and verified."""
     if _complete():
         return fonts_dir()
-    if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
+    missing = [tool for tool in ("apt-get", "dpkg", "npm") if shutil.which(tool) is None]
+    if missing:
         raise FetchError(
-            f"apt-get/dpkg not found: put the font files {', '.join(WRITERS)} into {fonts_dir()} and Debian's "
-            f"/usr/share/dict/{WORDLIST} into {wordlist_path().parent} by hand"
+            f"{', '.join(missing)} not found: put the font files {', '.join(WRITERS)} into {fonts_dir()} and "
+            f"Debian's /usr/share/dict/{WORDLIST} into {wordlist_path().parent} by hand"
         )
     target = paths.raw_dir("handwriting")
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target) as tmp:
         work = Path(tmp)
-        specs = [f"{name}={version}" for name, (version, _, _) in PACKAGES.items()]
-        proc = subprocess.run(["apt-get", "download", *specs], cwd=work, capture_output=True, text=True, timeout=900)
-        if proc.returncode != 0 and os.geteuid() == 0:
-            subprocess.run(["apt-get", "update"], capture_output=True, text=True, timeout=900)
-            proc = subprocess.run(
-                ["apt-get", "download", *specs], cwd=work, capture_output=True, text=True, timeout=900
-            )
-        if proc.returncode != 0:
-            raise FetchError(
-                f"`apt-get download {' '.join(specs)}` failed (try `apt-get update`):\n{proc.stderr[-2000:]}"
-            )
-        for name, (_, digest, _) in PACKAGES.items():
-            debs = list(work.glob(f"{name}_*.deb"))
-            if len(debs) != 1:
-                raise FetchError(f"apt-get download did not give one .deb for {name}: {debs}")
-            actual = sha256_file(debs[0])
-            if actual != digest:
-                raise FetchError(f"{debs[0].name} has sha256 {actual}, expected {digest}; the Debian archive changed")
-            subprocess.run(["dpkg", "-x", str(debs[0]), str(work / "root")], check=True, timeout=600)
         staged = work / "fonts"
-        staged.mkdir()
-        found = {p.name: p for p in (work / "root" / "usr" / "share" / "fonts").rglob("*") if p.is_file()}
+        (staged / "LICENSES").mkdir(parents=True)
+        found = _debian_files(work)
+        found |= _fontsource_files(work, staged / "LICENSES")
         for w in WRITERS:
             if w not in found:
-                raise FetchError(f"font file {w} is missing from the Debian packages")
+                raise FetchError(f"font file {w} is missing from the downloaded packages")
             shutil.copyfile(found[w], staged / w)
         shutil.copyfile(work / "root" / "usr" / "share" / "dict" / WORDLIST, work / WORDLIST)
         shutil.rmtree(fonts_dir(), ignore_errors=True)
@@ -162,6 +239,64 @@ def fetch(quiet: bool = False) -> Path:
     if not quiet:
         print(f"handwriting fonts ({len(WRITERS)} writers) and the {WORDLIST} word list -> {target}")
     return fonts_dir()
+
+
+def _debian_files(work: Path) -> dict[str, Path]:
+    """``apt-get download`` + ``dpkg -x`` the Debian packages into ``work/root``; font file name -> path."""
+    from ..repro import sha256_file
+
+    specs = [f"{name}={version}" for name, (version, _, _) in PACKAGES.items()]
+    proc = subprocess.run(["apt-get", "download", *specs], cwd=work, capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0 and os.geteuid() == 0:
+        subprocess.run(["apt-get", "update"], capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(["apt-get", "download", *specs], cwd=work, capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        raise FetchError(f"`apt-get download {' '.join(specs)}` failed (try `apt-get update`):\n{proc.stderr[-2000:]}")
+    for name, (_, digest, _) in PACKAGES.items():
+        debs = list(work.glob(f"{name}_*.deb"))
+        if len(debs) != 1:
+            raise FetchError(f"apt-get download did not give one .deb for {name}: {debs}")
+        actual = sha256_file(debs[0])
+        if actual != digest:
+            raise FetchError(f"{debs[0].name} has sha256 {actual}, expected {digest}; the Debian archive changed")
+        subprocess.run(["dpkg", "-x", str(debs[0]), str(work / "root")], check=True, timeout=600)
+    return {p.name: p for p in (work / "root" / "usr" / "share" / "fonts").rglob("*") if p.is_file()}
+
+
+def _fontsource_files(work: Path, licences: Path) -> dict[str, Path]:
+    """``npm pack`` the @fontsource faces, check each tarball's sha256, unpack the WOFF files we use and the
+    licence; font file name -> path."""
+
+    from ..repro import sha256_file
+
+    packs = work / "npm"
+    packs.mkdir()
+    specs = [f"@fontsource/{family}@{version}" for family, (version, _, _, _) in FONTSOURCE.items()]
+    proc = subprocess.run(
+        ["npm", "pack", *specs, "--pack-destination", str(packs)], capture_output=True, text=True, timeout=900
+    )
+    if proc.returncode != 0:
+        raise FetchError(f"`npm pack` of the @fontsource faces failed:\n{proc.stderr[-2000:]}")
+    found: dict[str, Path] = {}
+    for family, (version, digest, _, weights) in FONTSOURCE.items():
+        tarball = packs / f"fontsource-{family}-{version}.tgz"
+        if not tarball.exists():
+            raise FetchError(f"npm pack did not give {tarball.name}")
+        actual = sha256_file(tarball)
+        if actual != digest:
+            raise FetchError(f"{tarball.name} has sha256 {actual}, expected {digest}; the npm package changed")
+        wanted = {f"package/files/{fontsource_file(family, w)}" for w in weights} | {"package/LICENSE"}
+        with tarfile.open(tarball) as tf:
+            members = [m for m in tf.getmembers() if m.name in wanted]
+            if len(members) != len(wanted):
+                got = {m.name for m in members}
+                raise FetchError(f"{tarball.name} lacks {sorted(wanted - got)}")
+            tf.extractall(work / "npm_root" / family, members=members, filter="data")
+        root = work / "npm_root" / family / "package"
+        shutil.copyfile(root / "LICENSE", licences / f"{family}.txt")
+        for w in weights:
+            found[fontsource_file(family, w)] = root / "files" / fontsource_file(family, w)
+    return found
 
 
 # --------------------------------------------------------------------------- lexicon and splits
