@@ -61,3 +61,29 @@ def test_style_diversity_is_mean_pairwise_distance():
     f = torch.tensor([[0.0, 0.0], [3.0, 4.0]])
     assert measures.style_diversity(f) == pytest.approx(5.0)
     assert measures.style_diversity(torch.zeros(5, 2)) == 0.0
+
+
+def test_rates_by_writer_scores_each_writer_apart_worst_first():
+    """An oracle recogniser that reads writer 0's (white) images right and writer 1's (black) ones as 'zz'."""
+    from torch import nn
+
+    from genxai.data._text import TextSet
+    from genxai.data.handwriting import ALPHABET, WRITERS
+    from genxai.scrabblegan.experiments import rates_by_writer
+
+    class Oracle(nn.Module):
+        def forward(self, x):
+            out = torch.full((8, len(x), len(ALPHABET) + 1), -10.0)
+            out[:, :, 0] = 0.0  # blank everywhere ...
+            for b, bright in enumerate((x.mean((1, 2, 3)) > 0).tolist()):
+                first, second = ALPHABET.encode("ab" if bright else "zz")
+                out[0, b], out[2, b] = -10.0, -10.0  # ... but two characters, a blank apart
+                out[0, b, first], out[2, b, second] = 0.0, 0.0
+            return out
+
+    pixels = [np.full((32, 32), 255 if w == 0 else 0, np.uint8) for w in (0, 0, 0, 1, 1)]
+    data = TextSet(pixels, ["ab"] * 5, ALPHABET, "handwriting", "test", "fixture", np.array([0, 0, 0, 1, 1]))
+    table = rates_by_writer(Oracle(), data)
+    assert table["writer"].tolist() == [WRITERS[1], WRITERS[0]]  # worst first
+    assert table["words"].tolist() == [2, 3]
+    assert table["CER"].tolist() == [1.0, 0.0] and table["WER"].tolist() == [1.0, 0.0]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -186,6 +187,27 @@ def readability_and_realism(
         "fd": {"generated_vs_real": frechet_distance(ff, fb), "real_vs_real_floor": frechet_distance(fa, fb)},
         "n_words": len(real_a),
     }
+
+
+def rates_by_writer(recogniser: Recogniser, data: TextSet, device: torch.device | str = "cpu") -> pd.DataFrame:
+    """CER/WER of ``recogniser`` per writer of ``data`` (font file), worst first: where a writer-independent
+    test fails, it usually fails on one hand."""
+    from ..data.handwriting import WRITERS
+    from .train import read_rates
+
+    rows = []
+    for w in sorted(set(data.writers.tolist())):
+        part = data.take([i for i in range(len(data)) if data.writers[i] == w])
+        r = read_rates(recogniser, part, device)
+        rows.append(
+            {
+                "writer": WRITERS[w] if data.name == "handwriting" else str(w),
+                "words": len(part),
+                "CER": r["cer"],
+                "WER": r["wer"],
+            }
+        )
+    return pd.DataFrame(rows).sort_values("CER", ascending=False, ignore_index=True)
 
 
 def diversity(G: Generator, judge: Recogniser, words: Sequence[str], n_styles: int, seed: int = 0) -> dict:
