@@ -12,6 +12,8 @@ from genxai.gan_xai import (
     InfoGANConfig,
     InfoGenerator,
     SelfAttention,
+    attention_columns,
+    attention_input_columns,
     attention_maps,
     check_generator,
     info_loss,
@@ -247,3 +249,40 @@ def test_infogan_augmentation_term_changes_training_only_when_weighted(tmp_path)
         weights[lam] = torch.cat([p.detach().flatten() for p in model.G.parameters()])
     assert torch.isfinite(weights[1.0]).all()
     assert not torch.allclose(weights[0.0], weights[1.0])
+
+
+def test_attention_columns_find_a_border_sink_and_a_checkerboard():
+    """Off-stroke queries that all attend the last column, on-stroke ones that attend odd columns only."""
+    h = w = 14
+    maps = torch.zeros(2, 4, h, w)
+    maps[:, :2, :, w - 1] = 0.9 / h  # queries 0, 1: mostly the right border column (odd, but a border) ...
+    maps[:, :2, :, 2:12:2] = 0.1 / (h * 5)  # ... the rest on even interior columns
+    maps[:, 2:, :, 1::2] = 1.0 / (h * 7)  # queries 2, 3: the odd columns
+    on = torch.tensor([[False, False, True, True]] * 2)
+    c = attention_columns(maps, on)
+    assert c["off_stroke_border_mass"] == pytest.approx(0.9) and c["border_mass_uniform"] == pytest.approx(2 / 14)
+    assert c["off_stroke_odd_mass"] == pytest.approx(0.0)  # a border sink on column 13 is no checkerboard
+    assert c["on_stroke_odd_mass"] == pytest.approx(1.0) and c["odd_mass_uniform"] == pytest.approx(0.5)
+    assert c["on_stroke_border_mass"] == pytest.approx(1 / 7)  # column 13 is odd: one of the seven odd columns
+    assert sum(c["off_stroke_columns"]) == pytest.approx(1.0) and len(c["on_stroke_columns"]) == w
+    uniform = attention_columns(torch.full((1, 2, h, w), 1.0 / (h * w)), torch.tensor([[True, False]]))
+    assert uniform["off_stroke_border_mass"] == pytest.approx(uniform["border_mass_uniform"])
+
+
+def test_attention_input_columns_read_the_block_input_and_leave_the_generator_as_it_was():
+    torch.manual_seed(0)
+    G = Generator(latent_dim=8, width=8).train()
+    z = torch.randn(5, 8)
+    seen = {}
+    hook = G.attn.register_forward_hook(lambda m, i, o: seen.setdefault("x", i[0]))
+    G.eval()
+    with torch.no_grad():
+        G(z)
+    hook.remove()
+    G.train()
+    out = attention_input_columns(G, z)
+    x = seen["x"]
+    assert G.training and not G.attn._forward_hooks  # mode restored, hook removed
+    assert out["feature_norm"] == pytest.approx(x.norm(dim=1).mean((0, 1)).tolist(), rel=1e-5)
+    assert out["key_norm"] == pytest.approx(G.attn.key(x).norm(dim=1).mean((0, 1)).tolist(), rel=1e-5)
+    assert len(out["key_norm"]) == 14

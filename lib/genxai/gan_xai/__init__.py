@@ -26,6 +26,8 @@ from .directions import (
 from .gan import Discriminator, GANConfig, Generator, generator_of
 from .infogan import InfoGANConfig, InfoGenerator, QHead, code_predictions, info_loss
 from .metrics import (
+    attention_columns,
+    attention_input_columns,
     attention_stroke_correlation,
     conditioning_accuracy,
     direction_effects,
@@ -37,6 +39,8 @@ from .protocol import LatentGenerator, check_generator
 __all__ = [
     "attention_blocks",
     "attention_maps",
+    "attention_columns",
+    "attention_input_columns",
     "attention_stroke_correlation",
     "check_generator",
     "code_predictions",

@@ -129,3 +129,58 @@ def attention_stroke_correlation(images: torch.Tensor, maps: torch.Tensor, on_st
         "n_on": int(on.sum()),
         "n_off": int((~on).sum()),
     }
+
+
+def attention_columns(maps: torch.Tensor, on_stroke: torch.Tensor, border: int = 1) -> dict[str, Any]:
+    """Where the attention of on- and off-stroke queries goes, column by column (the work's "silent" claim).
+
+    ``maps`` (B, Q, h, w) are distributions over the attention grid (:func:`genxai.gan_xai.attention_maps`);
+    ``on_stroke`` (B, Q) says which queries sit on the digit.  Returns the mean attention mass per column for each
+    kind of query, the share that lands on the ``border`` outermost columns on either side (``*_border_mass``)
+    beside that share under a uniform map (``border_mass_uniform`` = 2·border/w), and the share of the *interior*
+    columns' mass that lands on odd columns (``*_odd_mass``; ``odd_mass_uniform`` for a uniform map), which exposes a
+    checkerboard left by a stride-2 transposed convolution without counting a border column as part of it.
+    """
+    on = on_stroke.bool()
+    cols = maps.sum(-2)  # (B, Q, w)
+    w = cols.shape[-1]
+    edge = torch.zeros(w, dtype=torch.bool)
+    edge[:border], edge[w - border :] = True, True
+    odd = (torch.arange(w) % 2 == 1) & ~edge
+    out: dict[str, Any] = {
+        "border_mass_uniform": 2 * border / w,
+        "odd_mass_uniform": float(odd.sum() / (~edge).sum()),
+    }
+    for name, sel in (("on_stroke", on), ("off_stroke", ~on)):
+        profile = cols[sel].mean(0) if sel.any() else torch.full((w,), float("nan"))
+        out[f"{name}_columns"] = [float(v) for v in profile]
+        out[f"{name}_border_mass"] = float(profile[edge].sum())
+        out[f"{name}_odd_mass"] = float(profile[odd].sum() / profile[~edge].sum().clamp_min(1e-12))
+    return out
+
+
+@torch.no_grad()
+def attention_input_columns(G: nn.Module, z: torch.Tensor, block: int = 0, **condition) -> dict[str, list[float]]:
+    """Per column of the attention grid: the mean norm of the block's input features and of its keys.
+
+    A position whose key stands out from every other (large norm, same for every image) is where a query with
+    nothing to look at puts its attention; in these generators the grid comes from a stride-2 transposed
+    convolution, whose first and last rows and columns get one kernel tap per axis instead of two.
+    """
+    from .attention import attention_blocks
+
+    attn = attention_blocks(G)[block]
+    seen: dict[str, torch.Tensor] = {}
+    hook = attn.register_forward_hook(lambda module, inputs, output: seen.setdefault("x", inputs[0]))
+    was = G.training
+    G.eval()
+    try:
+        G(z, **condition)
+    finally:
+        hook.remove()
+        G.train(was)
+    x = seen["x"]
+    return {
+        "feature_norm": [float(v) for v in x.norm(dim=1).mean((0, 1))],
+        "key_norm": [float(v) for v in attn.key(x).norm(dim=1).mean((0, 1))],
+    }

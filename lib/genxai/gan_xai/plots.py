@@ -149,3 +149,31 @@ def stroke_queries(
 
 
 __all__ = ["direction_blocks", "attention_figure", "effect_scatter", "stroke_mask", "stroke_queries", "to_display"]
+
+
+def attention_columns_figure(columns: dict[str, dict], inputs: dict[str, dict[str, list[float]]]):
+    """Per model (one column of panels): where on- and off-stroke queries attend, column by column, above the key
+    norm of each column of the attention grid (:func:`genxai.gan_xai.attention_columns` and
+    :func:`~genxai.gan_xai.attention_input_columns`)."""
+    names = list(columns)
+    fig, axes = plt.subplots(2, len(names), figsize=(4.2 * len(names), 4.6), sharex=True, squeeze=False)
+    for j, name in enumerate(names):
+        c, k = columns[name], inputs[name]
+        w = len(c["on_stroke_columns"])
+        x = np.arange(w)
+        ax = axes[0, j]
+        ax.bar(x - 0.2, c["on_stroke_columns"], width=0.4, label="on-stroke queries", color="tab:green")
+        ax.bar(x + 0.2, c["off_stroke_columns"], width=0.4, label="off-stroke queries", color="tab:red")
+        ax.axhline(1 / w, color="grey", ls="--", lw=0.8, label="uniform")
+        ax.set_title(f"{name.upper()}: attention mass per column")
+        ax.set_ylabel("share of attention")
+        ax.legend(fontsize=7)
+        ax = axes[1, j]
+        ax.plot(x, k["key_norm"], "o-", color="tab:purple", label="key norm")
+        ax.plot(x, k["feature_norm"], "s--", color="tab:grey", label="input feature norm")
+        ax.set_xlabel("column of the 14x14 attention grid (0 = left border)")
+        ax.set_ylabel("mean norm")
+        ax.set_xticks(x)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
