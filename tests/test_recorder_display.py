@@ -64,3 +64,14 @@ def test_explain_fills_the_template_and_versus_reads_paper_values(tmp_genxai, sh
         rec.paper_value("trains.nothing")
     with pytest.raises(KeyError, match="write it"):
         rec.metric("trains.nothing")
+
+
+def test_markdown_tables_leave_missing_cells_blank(tmp_genxai):
+    rec = RunRecorder("trains", profile="smoke")
+    df = pd.DataFrame({"quantity": ["published", "ours only"], "paper": [0.99, float("nan")], "ours": [0.97, 0.5]})
+    rec.write_table(df, "paper_vs_ours_example")
+    md = (rec.outdir / "paper_vs_ours_example.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| ours only")]
+    assert "nan" not in md.lower() and len(rows) == 1
+    assert [cell.strip() for cell in rows[0].strip("|").split("|")] == ["ours only", "", "0.5"]
+    assert "0.99" in md

@@ -56,6 +56,13 @@ def show(obj: Any) -> None:
         display(obj)
 
 
+def markdown_table(df) -> str:
+    """``df`` as a Markdown table whose missing cells are blank (a quantity without a published number shows an
+    empty paper cell, not "nan"); the CSV beside it leaves them empty too."""
+    shown = df.astype(object).where(df.notna(), None)
+    return shown.to_markdown(index=False, missingval="")
+
+
 def show_table(df, decimals: int = 3) -> None:
     """Show a pandas table in the notebook, rounded to ``decimals`` (as HTML, and as text for nbval to compare)."""
     if not in_kernel():
@@ -129,7 +136,7 @@ class RunRecorder:
         nothing: a call that ends a cell shows the table, not a path.
         """
         self._track(write_text(self.outdir / f"{name}.csv", df.to_csv(index=False)))
-        self._track(write_text(self.outdir / f"{name}.md", df.to_markdown(index=False) + "\n"))
+        self._track(write_text(self.outdir / f"{name}.md", markdown_table(df) + "\n"))
         if metrics_key is not None:
             self.write_metrics({metrics_key: df.to_dict("records")})
         if display:
