@@ -11,6 +11,12 @@ import torch
 from ..viz import show_image, to_display
 
 
+def _shift_label(shift: float) -> str:
+    """ "+3" for whole shifts, "-0.5" otherwise (a rounded "-0" would hide the step's sign and size)."""
+    shift = round(float(shift), 6) + 0.0  # linspace's middle step can be -0.0 or 1e-8 away from 0
+    return f"{shift:+.0f}" if shift.is_integer() else f"{shift:+.2g}"
+
+
 def direction_blocks(
     blocks: Sequence[torch.Tensor],
     shifts: Sequence[float],
@@ -22,12 +28,16 @@ def direction_blocks(
     """One block per direction (the work's Figs 6.5/6.6/6.8): rows = samples, columns = shifts."""
     n = len(blocks)
     rows, cols = blocks[0].shape[:2]
+    # the header (suptitle, block titles, shift labels) gets a fixed height in inches, so that no empty band opens
+    # between a suptitle and the grids however many rows there are
+    header = 0.55 + (0.2 if suptitle else 0.0)
+    height = cell * rows + header
     fig, axes = plt.subplots(
         rows,
         n * cols,
-        figsize=(cell * n * cols + 0.3 * n, cell * rows + 0.5),
+        figsize=(cell * n * cols + 0.3 * n, height),
         squeeze=False,
-        gridspec_kw={"wspace": 0.05, "hspace": 0.05},
+        gridspec_kw={"wspace": 0.05, "hspace": 0.05, "top": 1 - header / height, "bottom": 0.02},
     )
     for b, block in enumerate(blocks):
         for r in range(rows):
@@ -35,13 +45,13 @@ def direction_blocks(
                 ax = axes[r, b * cols + c]
                 show_image(ax, block[r, c])
                 if r == 0:
-                    ax.set_title(f"{shifts[c]:+.0f}", fontsize=6)
+                    ax.set_title(_shift_label(shifts[c]), fontsize=6)
                 if c == 0 and b == 0 and row_labels:
                     ax.set_ylabel(row_labels[r], fontsize=7)
         mid = axes[0, b * cols + cols // 2]
         mid.text(0.5, 1.6, titles[b], transform=mid.transAxes, ha="center", fontsize=8)
     if suptitle:
-        fig.suptitle(suptitle, fontsize=9, y=1.0 + 1.4 / (cell * rows + 0.5))
+        fig.suptitle(suptitle, fontsize=9, y=1 - 0.1 / height, va="top")
     return fig
 
 
