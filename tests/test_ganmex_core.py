@@ -282,3 +282,18 @@ def test_networks_shapes_and_identity_start():
     src, cls = Critic(3, 28, dim=4, n_classes=5)(x)
     assert src.shape == (2,) and cls.shape == (2, 5)
     assert Critic(1, 32, dim=4)(torch.zeros(3, 1, 32, 32))[1] is None
+
+
+def test_change_outside_over_inside_on_a_toy_image_with_a_known_answer():
+    x = torch.zeros(2, 3, 4, 4)
+    mask = torch.zeros(2, 4, 4, dtype=torch.bool)
+    mask[:, 1:3, 1:3] = True  # 4 object pixels, 12 scene pixels per image
+    b = x.clone()
+    b[:, :, 1:3, 1:3] = 1.0  # the object changes by 1 everywhere
+    b[:, 0, 0, :] = 0.6  # the top scene row by 0.6 in one of three channels: mean change 0.2 on 4 of 12 pixels
+    assert M.change_outside_over_inside(x, b, mask) == pytest.approx((0.2 * 4 / 12) / 1.0)
+    assert M.change_outside_over_inside(x, torch.where(mask[:, None], b, x), mask) == 0.0  # object-only edit
+    with pytest.raises(ValueError, match="inside and outside"):
+        M.change_outside_over_inside(x, b, torch.ones(2, 4, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match="mask"):
+        M.change_outside_over_inside(x, b, mask[0])

@@ -11,6 +11,8 @@
   mean L1 distance (per pixel) to the input.
 * :func:`mask_mass`, :func:`interior_edge_ratio`  Figure 4's claim measured: attribution mass on
   the object, and interior-vs-edge attribution density inside it.
+* :func:`change_outside_over_inside`  how much a baseline changes the image outside the object relative to
+  inside it (a counterfactual for "apple, not orange" should recolour the fruit and leave the scene alone).
 """
 
 from __future__ import annotations
@@ -98,3 +100,27 @@ def interior_edge_ratio(attr: torch.Tensor, mask: torch.Tensor, width: int = 1) 
     mi = (s * interior).flatten(1).sum(1) / interior.flatten(1).sum(1).clamp_min(1)
     me = (s * edge).flatten(1).sum(1) / edge.flatten(1).sum(1).clamp_min(1)
     return mi / me.clamp_min(1e-12)
+
+
+def change_outside_over_inside(inputs: torch.Tensor, baselines: torch.Tensor, mask: torch.Tensor) -> float:
+    """Mean |baseline - input| outside ``mask`` divided by the mean inside it, pooled over the whole set.
+
+    Per-pixel changes are averaged over channels; pooling (rather than a mean of per-image ratios) keeps one image
+    whose baseline barely touches the object from deciding the number.  0: only the object changes; 1: the scene
+    changes as much as the object.
+
+    Args:
+        inputs, baselines: (N, C, H, W) images in [-1, 1].
+        mask: (N, H, W) bool, True on the object.
+    """
+    if inputs.shape != baselines.shape:
+        raise ValueError(f"inputs {tuple(inputs.shape)} and baselines {tuple(baselines.shape)} must have one shape")
+    m = torch.as_tensor(mask).bool()
+    if m.shape != (inputs.shape[0], *inputs.shape[2:]):
+        raise ValueError(f"mask {tuple(m.shape)} must be (N, H, W) = {(inputs.shape[0], *inputs.shape[2:])}")
+    if not m.any() or m.all():
+        raise ValueError("the mask needs pixels inside and outside the object")
+    change = (baselines - inputs).abs().mean(1)
+    inside = change[m].mean()
+    outside = change[~m].mean()
+    return float(outside / inside.clamp_min(1e-12))
