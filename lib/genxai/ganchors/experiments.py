@@ -46,6 +46,9 @@ def make_samplers(
     min_latents: int = 8,
     present_within_xi: bool = True,
     paper_rows_max_steps: int | None = None,
+    stitching_p05: bool = False,
+    exact_reuse: bool = False,
+    exact_warm: float | None = 0.25,
 ) -> dict[str, Sampler]:
     """The four Table 1 rows: stitching, Alg. 3 (G eval, lr 1e-2), Alg. 3 BN-train (lr 1e-1), encoder init.
 
@@ -60,10 +63,17 @@ def make_samplers(
     ``encoder_reuse`` keeps the diverse encoder's initialisation and lr.  Both optimise only
     ``min_latents`` latents for requests of 1-2 samples, and with ``present_within_xi`` share their
     samples with super-anchors (``GANSampler.sample``).
+
+    ``stitching_p05`` adds ``random_stitching_p05``: random stitching at alibi's default replacement
+    probability 0.5 (ours and the authors' code: 0.8).  ``exact_reuse`` adds ``batch_bn_exact`` (ours): sample
+    reuse that keeps each anchor's distribution, i.e. an anchor is served only prior draws and its own Alg. 3
+    latents (``pool_scope="own"``), warm starts come from distinct prior draws per anchor (``warm_from="prior"``,
+    noise ``exact_warm``; None: no warm start) and no sample is shared with super-anchors.
     """
     paper_cap = max_steps if paper_rows_max_steps is None else paper_rows_max_steps
     out: dict[str, Sampler] = {
         "random_stitching": RandomStitching(backgrounds, seed=seed),
+        **({"random_stitching_p05": RandomStitching(backgrounds, p_replace=0.5, seed=seed)} if stitching_p05 else {}),
         "batch": BatchSampler(
             G, xi=xi, n_latents=n_latents, lr=lr_eval, restart_steps=restart_steps, max_steps=paper_cap
         ),
@@ -87,6 +97,22 @@ def make_samplers(
             warm=warm,
             **ours,
         )
+        if exact_reuse:
+            out["batch_bn_exact"] = BatchNormTrainSampler(
+                G,
+                xi=xi,
+                n_latents=n_latents,
+                lr=lr_reuse,
+                restart_steps=restart_steps,
+                max_steps=max_steps,
+                reuse=True,
+                pool_init=pool_init,
+                min_latents=min_latents,
+                present_within_xi=False,
+                pool_scope="own",
+                warm=exact_warm,
+                warm_from="prior",
+            )
         if encoder is not None:
             out["encoder_reuse"] = EncoderSampler(
                 G,
@@ -225,6 +251,100 @@ def summarize(
     nonempty = df[df["size"] > 0].groupby("method", sort=False)["size"].mean()
     t2["size_nonempty"] = t2.method.map(nonempty)
     return t1, t2
+
+
+def per_image_ratios(df: pd.DataFrame, reference: str = "random_stitching") -> pd.DataFrame:
+    """Minutes of each explanation over the reference sampler's minutes on the same image and trial."""
+    ref = df[df.method == reference].set_index(["image", "trial"]).minutes
+    out = df[["method", "image", "trial", "minutes"]].copy()
+    out["ratio"] = [m / ref.get((i, t), np.nan) for m, i, t in zip(out.minutes, out.image, out.trial)]
+    return out.dropna(subset=["ratio"])
+
+
+def add_anchor_stats(t1: pd.DataFrame, t2: pd.DataFrame, df: pd.DataFrame, references=("random_stitching",)):
+    """Per-anchor columns the means hide: Table 1's median over images of the per-image time ratio to each
+    reference sampler, Table 2's lowest referee precision and largest |search estimate - referee| of any anchor."""
+    t1, t2 = t1.copy(), t2.copy()
+    for ref in references:
+        if (df.method == ref).any():
+            med = per_image_ratios(df, ref).groupby("method").ratio.median()
+            col = "median_ratio_to_stitching" if ref == "random_stitching" else f"median_ratio_to_{ref}"
+            t1[col] = t1.method.map(med)
+    if "referee_precision" in df:
+        gap = (df.precision - df.referee_precision).abs()
+        g = df.assign(gap=gap).groupby("method")
+        t2["min_referee_precision"] = t2.method.map(g.referee_precision.min())
+        t2["max_gap"] = t2.method.map(g.gap.max())
+    return t1, t2
+
+
+def fastest_valid(
+    t1: pd.DataFrame, t2: pd.DataFrame, candidates, threshold: float = 0.95, tolerance: float = 0.05
+) -> tuple[str, bool]:
+    """The fastest candidate sampler (median time ratio) whose every anchor has referee precision >= ``threshold``
+    and a search estimate within ``tolerance`` of it; ``(name, True)``.  If none holds, ``(name, False)`` with the
+    candidate whose worst anchor comes closest (highest lowest referee precision)."""
+    t1, t2 = t1.set_index("method"), t2.set_index("method")
+    cands = [c for c in candidates if c in t1.index and c in t2.index]
+    if not cands:
+        raise ValueError(f"none of the candidates {list(candidates)} was run: run_protocol them first")
+    ok = [c for c in cands if t2.min_referee_precision[c] >= threshold and t2.max_gap[c] <= tolerance]
+    if ok:
+        return min(ok, key=lambda c: t1.median_ratio_to_stitching[c]), True
+    return max(cands, key=lambda c: t2.min_referee_precision[c]), False
+
+
+def judge_report(
+    classifier: nn.Module,
+    judge: nn.Module,
+    samplers: dict[str, Sampler],
+    images: torch.Tensor,
+    kept: list,
+    real_images: torch.Tensor,
+    real_labels: torch.Tensor,
+    per_anchor: int = 8,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The independent judge on each sampler's perturbations (the fill-ins the search labels).
+
+    Per method: ``judge_agreement``, the share of perturbed samples that the judge assigns to the class our
+    classifier assigns (low: the fill-ins fool the classifier); ``judge_fd``, the Frechet distance in the judge's
+    features of the perturbations to held-out real images of the explained class, beside ``judge_fd_floor``, the
+    real-vs-real distance at the same sample size (:func:`genxai.metrics.realism.realism`).  Each method's draws
+    follow ``reseed(seed + crc32(method))``, so a score does not depend on what ran before."""
+    from ..metrics.realism import judge_agreement
+    from ..metrics.realism import realism as judge_realism
+    from ..models import predict_logits
+
+    rows = []
+    for method, s in samplers.items():
+        xs, targets = [], []
+        s.reseed(seed + zlib.crc32(method.encode()))
+        for m, i, exp in kept:
+            if m != method:
+                continue
+            s.bind(images[i], exp.segmentation.labels)
+            with torch.enable_grad():
+                x, _ = s.sample(exp.features, per_anchor)
+            xs.append(x)
+            targets.append(torch.full((len(x),), exp.target))
+        if not xs or sum(len(x) for x in xs) < 2:
+            continue
+        x, t = torch.cat(xs), torch.cat(targets)
+        pred = predict_logits(classifier, x).argmax(1).cpu()
+        fd = judge_realism(judge, x, t, real_images, real_labels, seed=seed)
+        rows.append(
+            dict(
+                method=method,
+                samples=len(x),
+                classifier_keeps_class=float((pred == t).float().mean()),
+                judge_keeps_class=judge_agreement(judge, x, t),
+                judge_agreement=judge_agreement(judge, x, pred),
+                judge_fd=fd["fd"],
+                judge_fd_floor=fd["floor"],
+            )
+        )
+    return pd.DataFrame(rows)
 
 
 def realism(

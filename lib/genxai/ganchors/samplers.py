@@ -134,6 +134,8 @@ class SamplePool:
     exact rejection samples of p(z | loss_A < xi).
     """
 
+    PRIOR = ()  # origin of prior draws z ~ N(0, I); any other origin is the anchor a latent was optimised for
+
     def __init__(self, image: torch.Tensor, masks: torch.Tensor, capacity: int = 16384):
         self.image, self.masks, self.capacity = image, masks.float(), capacity
         self.n_pix = self.masks.flatten(1).sum(1) * image.shape[0]  # (M,) pixels x channels
@@ -141,16 +143,20 @@ class SamplePool:
         self.latents: torch.Tensor | None = None  # (n, nz) the z of each stored image
         self.sse = torch.empty(0, len(masks))
         self.used: dict[tuple, torch.Tensor] = {}
+        self.origin: list[tuple] = []  # per stored image: PRIOR or the anchor key its latent was optimised for
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def add(self, images: torch.Tensor, latents: torch.Tensor, used_by: tuple | None = None) -> None:
+    def add(
+        self, images: torch.Tensor, latents: torch.Tensor, used_by: tuple | None = None, origin: tuple = PRIOR
+    ) -> None:
         room = self.capacity - len(self)
         if room <= 0:
             return
         images = images[:room].detach().float().cpu()
         latents = latents[:room].detach().float().cpu().flatten(1)
+        self.origin.extend([tuple(origin)] * len(images))
         self.latents = latents if self.latents is None else torch.cat([self.latents, latents])
         start = len(self)
         self.images = torch.cat([self.images, images])
@@ -170,12 +176,23 @@ class SamplePool:
         idx = list(key)
         return self.sse[:, idx].sum(1) / (self.n_pix[idx].sum() + 1e-9)
 
-    def take(self, key: tuple, thresholds: torch.Tensor, n: int) -> torch.Tensor:
-        """Indices of up to ``n`` unused stored images with loss under ``thresholds`` (one per image)."""
+    def from_origin(self, origins: set[tuple]) -> torch.Tensor:
+        """(n,) bool: stored images whose origin is one of ``origins``."""
+        return torch.tensor([o in origins for o in self.origin], dtype=torch.bool)
+
+    def take(self, key: tuple, thresholds: torch.Tensor, n: int, own: bool = False) -> torch.Tensor:
+        """Indices of up to ``n`` unused stored images with loss under ``thresholds`` (one per image).
+
+        ``own``: only prior draws and images optimised for ``key`` itself.  An image optimised for another
+        anchor B that happens to meet A's constraint is not a draw of A's distribution: it also matches x
+        inside B, so it is closer to x than A's own samples and would inflate A's precision."""
         if not len(self):
             return torch.zeros(0, dtype=torch.long)
         used = self._used(key)
-        ok = torch.nonzero((self.loss(key) < thresholds) & ~used).flatten()
+        ok = (self.loss(key) < thresholds) & ~used
+        if own:
+            ok &= self.from_origin({self.PRIOR, tuple(key)})
+        ok = torch.nonzero(ok).flatten()
         pick = ok[torch.randperm(len(ok))[:n]]
         used[pick] = True
         return pick
@@ -216,6 +233,8 @@ class GANSampler(Sampler):
         present_within_xi: bool = False,
         min_latents: int | None = None,
         channels_last: bool = True,
+        pool_scope: str = "all",
+        warm_from: str = "pool",
     ):
         # a private copy: BN-train updates running statistics, and the memory format below is set in place
         self.G = freeze(copy.deepcopy(generator), eval_mode=False)
@@ -240,6 +259,17 @@ class GANSampler(Sampler):
         self.warm, self.warm_top = warm, warm_top
         if warm is not None and not reuse:
             raise ValueError("warm starts come from the sample pool: pass reuse=True with warm=...")
+        # pool_scope "own": an anchor is served only prior draws and its own optimised latents (see
+        # ``SamplePool.take``); "all": any stored image that meets its constraint (biased, kept for comparison)
+        if pool_scope not in ("all", "own"):
+            raise ValueError(f"pool_scope must be 'all' or 'own', got {pool_scope!r}")
+        # warm_from "prior": warm starts are the anchor's lowest-loss *prior draws* of the pool, each used once
+        # per anchor and perturbed by N(0, warm^2 I), drawn afresh for every candidate anchor; "pool": any stored
+        # latent, accepted samples included, so that an anchor's samples collapse onto a few earlier ones
+        if warm_from not in ("pool", "prior"):
+            raise ValueError(f"warm_from must be 'pool' or 'prior', got {warm_from!r}")
+        self.pool_scope, self.warm_from = pool_scope, warm_from
+        self._warm_used: dict[tuple, torch.Tensor] = {}
         # shared present-masks (ours): also mark, and paste x on, every superpixel the sample
         # reconstructs within xi, so that the search reuses the sample for super-anchors (see ``sample``)
         self.present_within_xi = present_within_xi
@@ -253,6 +283,7 @@ class GANSampler(Sampler):
     def bind(self, image, segments):
         super().bind(image, segments)
         self._chains = {}
+        self._warm_used = {}
         if self.reuse:
             self.pool = SamplePool(self.image, self._masks, self.pool_max)
             if self.pool_init:
@@ -266,10 +297,28 @@ class GANSampler(Sampler):
     # -- hooks for subclasses
     def init_latents(self, k: int) -> torch.Tensor:
         if self.warm is not None and self._warm_key is not None and self.pool is not None and len(self.pool):
+            if self.warm_from == "prior":
+                return self._prior_warm(k)
             top = torch.argsort(self.pool.loss(self._warm_key))[: self.warm_top]
             pick = top[torch.randint(len(top), (k,))]
             return self.pool.latents[pick] + self.warm * torch.randn(k, self.nz)
         return torch.randn(k, self.nz)
+
+    def _prior_warm(self, k: int) -> torch.Tensor:
+        """k starts: the requested anchor's lowest-loss unused prior draws of the pool + N(0, warm^2 I).
+
+        Every start is a distinct prior draw (used at most once per anchor), so an anchor's samples never
+        descend from its own or another anchor's accepted latents; when the prior draws run out, prior latents."""
+        key = self._warm_key
+        prior = self.pool.from_origin({SamplePool.PRIOR})
+        used = self._warm_used.get(key, torch.zeros(0, dtype=torch.bool))
+        used = torch.cat([used, torch.zeros(len(self.pool) - len(used), dtype=torch.bool)])
+        free = torch.nonzero(prior & ~used).flatten()
+        pick = free[torch.argsort(self.pool.loss(key)[free])[:k]]
+        used[pick] = True
+        self._warm_used[key] = used
+        z = self.pool.latents[pick] + self.warm * torch.randn(len(pick), self.nz)
+        return torch.cat([z, torch.randn(k - len(pick), self.nz)])
 
     def thresholds(self, n: int) -> torch.Tensor:
         if self.threshold_dist:
@@ -385,7 +434,7 @@ class GANSampler(Sampler):
         if self.pool is None:
             raise RuntimeError("bind(image, segments) the sampler before sampling")
         key = tuple(sorted(int(a) for a in anchor))
-        found = self.pool.take(key, self.thresholds(len(self.pool)), n)
+        found = self.pool.take(key, self.thresholds(len(self.pool)), n, own=self.pool_scope == "own")
         self.stats.reused += len(found)
         parts = [self.pool.images[found]]
         if len(found) < n:
@@ -394,9 +443,11 @@ class GANSampler(Sampler):
                 fresh, _ = self.reconstruct(A, n - len(found))
             finally:
                 self._warm_key = None
-            self.pool.add(fresh, self._got_z, used_by=key)
+            self.pool.add(fresh, self._got_z, used_by=key, origin=key)
             if self._surplus:
-                self.pool.add(torch.cat([x for x, _ in self._surplus]), torch.cat([z for _, z in self._surplus]))
+                self.pool.add(
+                    torch.cat([x for x, _ in self._surplus]), torch.cat([z for _, z in self._surplus]), origin=key
+                )
             parts.append(fresh)
         return torch.cat(parts)
 
