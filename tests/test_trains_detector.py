@@ -85,8 +85,19 @@ def test_detector_learns_the_locomotive_from_a_small_run(tmp_genxai):
     config = det.TrainsDetectorConfig(n_images=800, epochs=3, width=8, batch_size=32)
     trained = get_or_train(config, progress=False)
     acc = trained.metrics
-    assert set(acc) == {"locomotive", "wagons", "wagons_on_trains"}
+    assert set(acc) == {"locomotive", "wagons", "wagons_on_trains", "locomotive_blurred", "locomotive_noisy"}
     # better than always answering the majority class (55 % of the renders have no locomotive)
     assert acc["locomotive"] > 0.7
     x, loco, wagons = config.data("test")
     assert len(x) == 200 and acc == det.held_out_accuracy(trained.model, x, loco, wagons)
+
+
+def test_degrade_keeps_range_and_shape_is_seeded_and_leaves_some_images_sharp():
+    x = torch.rand(64, 3, 32, 32) * 2 - 1
+    a = det.degrade(x, torch.Generator().manual_seed(0))
+    b = det.degrade(x, torch.Generator().manual_seed(0))
+    assert a.shape == x.shape and torch.equal(a, b) and a.min() >= -1 and a.max() <= 1
+    same = (a - x).abs().flatten(1).max(1).values == 0
+    assert 0 < int(same.sum()) < 64  # sharp and noise-free for some images (about 1/6), changed for the others
+    blurred = det.blur_down_up(x)
+    assert blurred.shape == x.shape and blurred.std() < x.std()  # blur removes pixel-level variation

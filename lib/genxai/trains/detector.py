@@ -138,6 +138,34 @@ def detector_renders(n: int, size: int = 32, seed: int = 0) -> tuple[torch.Tenso
     return x, torch.from_numpy(loco), torch.from_numpy(wagons)
 
 
+#: Largest standard deviation of the pixel noise :func:`degrade` adds (pixels in [-1, 1]).
+MAX_NOISE = 0.25
+
+
+def blur_down_up(x: torch.Tensor, factor: int = 2) -> torch.Tensor:
+    """``x`` downsampled by ``factor`` (antialiased) and upsampled back: the detail a blurry generator loses."""
+    h, w = x.shape[-2:]
+    small = F.interpolate(x, (h // factor, w // factor), mode="bilinear", antialias=True, align_corners=False)
+    return F.interpolate(small, (h, w), mode="bilinear", align_corners=False)
+
+
+def degrade(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Each image of ``x`` left sharp, box-blurred (3 x 3) or blurred by :func:`blur_down_up` (a third each), then
+    with probability 1/2 given Gaussian pixel noise of a standard deviation drawn from U(0, :data:`MAX_NOISE`).
+
+    Neither changes whether a locomotive is drawn or how many wagons are; without them the detector answered "no
+    locomotive" for 89 % of real trains blurred to 16 px and back and for all real trains under noise of 0.2, so
+    its reading of generated images (blurry VAE samples, noisy WGAN-GP ones) would have measured their sharpness.
+    """
+    n = len(x)
+    kind = torch.randint(0, 3, (n,), generator=gen).view(n, 1, 1, 1)
+    box = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, 1)
+    out = torch.where(kind == 1, box, torch.where(kind == 2, blur_down_up(x), x))
+    sigma = torch.rand(n, generator=gen) * MAX_NOISE * (torch.rand(n, generator=gen) < 0.5)
+    noise = torch.randn(x.shape, generator=gen) * sigma.view(n, 1, 1, 1)
+    return (out + noise).clamp(-1, 1)
+
+
 class TrainDetector(nn.Module):
     """Conv-BN-ReLU blocks down to an 8-pixel-high map, averaged over height (the trains run left to right, tilted
     by at most 12 degrees) into a horizontal profile, then a shared dense layer and two heads: a locomotive logit
@@ -196,7 +224,7 @@ def total_variation(p: torch.Tensor, q: torch.Tensor) -> float:
 class TrainsDetectorConfig(ModelConfig):
     """:class:`TrainDetector` trained on :func:`detector_renders` of its own seed: binary cross-entropy for the
     locomotive plus cross-entropy for the wagon count, Adam with a cosine schedule, random whole-pixel shifts of
-    up to one pixel (a shift changes neither answer)."""
+    up to one pixel and random blur and noise (:func:`degrade`; neither changes the answers)."""
 
     family = "trains_detector"
 
@@ -235,7 +263,7 @@ class TrainsDetectorConfig(ModelConfig):
             total = 0.0
             for idx in batches:
                 dx, dy = torch.randint(-1, 2, (2,), generator=gen).tolist()
-                x = torch.roll(x_train[idx], (dy, dx), (2, 3)).to(device)
+                x = degrade(torch.roll(x_train[idx], (dy, dx), (2, 3)), gen).to(device)
                 loco_logit, wagon_logits = model(x)
                 loss = F.binary_cross_entropy_with_logits(loco_logit, loco_train[idx].to(device))
                 loss = loss + F.cross_entropy(wagon_logits, wagons_train[idx].to(device))
@@ -252,12 +280,19 @@ class TrainsDetectorConfig(ModelConfig):
 def held_out_accuracy(
     model: TrainDetector, images: torch.Tensor, loco: torch.Tensor, wagons: torch.Tensor
 ) -> dict[str, float]:
-    """Accuracy of both heads on labelled renders: ``locomotive`` (threshold 0.5), ``wagons`` (exact count), and the
-    wagon-count accuracy on the renders that show a train (``wagons_on_trains``)."""
+    """Accuracy of both heads on labelled renders: ``locomotive`` (threshold 0.5), ``wagons`` (exact count), the
+    wagon-count accuracy on the renders that show a train (``wagons_on_trains``), and the locomotive accuracy on the
+    same renders blurred by :func:`blur_down_up` (``locomotive_blurred``) and under pixel noise of standard
+    deviation 0.2 (``locomotive_noisy``, a fixed seed): how far blur or noise alone moves its answer."""
     p, count = model.detect(images)
     on_trains = wagons > 0
+    p_blur, _ = model.detect(blur_down_up(images))
+    noisy = (images + 0.2 * torch.randn(images.shape, generator=torch.Generator().manual_seed(0))).clamp(-1, 1)
+    p_noise, _ = model.detect(noisy)
     return {
         "locomotive": float(((p > 0.5).float() == loco).float().mean()),
         "wagons": float((count == wagons).float().mean()),
         "wagons_on_trains": float((count[on_trains] == wagons[on_trains]).float().mean()),
+        "locomotive_blurred": float(((p_blur > 0.5).float() == loco).float().mean()),
+        "locomotive_noisy": float(((p_noise > 0.5).float() == loco).float().mean()),
     }
