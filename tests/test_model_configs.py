@@ -27,6 +27,7 @@ from genxai.scrabblegan.infogan import ScrabbleInfoGANConfig
 from genxai.stylex import PairClassifierConfig, StylExConfig
 from genxai.stylex.trains_task import FactorDetectorConfig, TrainsStylExConfig, trains_classifier
 from genxai.trains import ConceptClassifierConfig, VAEConfig, WGANGPConfig
+from genxai.trains.detector import TrainsDetectorConfig
 
 torch.set_num_threads(1)
 
@@ -95,6 +96,7 @@ TINY = {
         attention_at=0,
     ),
     "FactorDetectorConfig": FactorDetectorConfig(n_images=64, epochs=1, width=4, batch_size=32),
+    "TrainsDetectorConfig": TrainsDetectorConfig(n_images=64, epochs=1, width=4, batch_size=32),
     "TrainsStylExConfig": TrainsStylExConfig(
         classifier=trains_classifier(n_images=64, epochs=1, width=4, batch_size=32), **TINY_STYLEX
     ),

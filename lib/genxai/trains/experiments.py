@@ -20,10 +20,15 @@ import pandas as pd
 import torch
 
 from .. import profiles
+from ..data import balanced_indices
 from ..metrics import feature_fid
+from ..metrics.realism import judge_agreement
+from ..metrics.realism import realism as realism_score
 from ..models import ClassifierConfig, accuracy, get_or_train, predict_logits
+from ..models.judges import judge_config, standard_judge
 from . import frontier
 from .concept_cnn import ConceptClassifierConfig
+from .detector import TrainsDetectorConfig, total_variation, wagon_distribution
 from .subgroups import accuracy_by_group
 from .vae import VAEConfig
 from .wgan_gp import WGANGPConfig, sample, snapshots
@@ -210,11 +215,25 @@ def experiment2(Q: profiles.Profile, C: Classifiers, seed: int, dev: torch.devic
     return Experiment2(vae, results, strips, table)
 
 
+def real_sample(C: Classifiers, n: int, seed: int, halves: int = 1) -> list[torch.Tensor]:
+    """``halves`` disjoint, seeded, class-balanced samples of ``n`` real test images each (indices).
+
+    Balanced by :func:`genxai.data.balanced_indices` rather than "the first n" of the split: our trains are
+    interleaved by the renderer, but no split is assumed unsorted.
+    """
+    k = C.test.n_classes
+    per = -(-n // k)
+    idx = balanced_indices(C.test.labels, halves * per, seed)
+    return [idx[h * per * k : (h + 1) * per * k][:n] for h in range(halves)]
+
+
 @dataclass
 class Realism:
     fid: dict[str, float]
     final_share: dict[str, float]
     table: pd.DataFrame
+    fakes: dict[str, torch.Tensor] = field(default_factory=dict)
+    real: torch.Tensor | None = None  # the class-balanced real sample the distances are measured against
 
 
 def realism(
@@ -223,14 +242,14 @@ def realism(
     """Frechet distance of each generator's samples to real test images, in the classifier's features, and the
     share of the final samples assigned to the steered class."""
     test, clf, vae = C.test, C.model, X2.vae
-    real = test.images[: Q.n_eval]
+    first, second = real_sample(C, Q.n_eval, seed, halves=2)
+    real = test.images[first]
     fakes = {name: sample(g.model.generator, Q.n_eval, seed=seed)[0].cpu() for name, g in X1.gans.items()}
     with torch.no_grad():
         z = torch.randn(Q.n_eval, vae.z_dim, generator=torch.Generator().manual_seed(seed))
         fakes["VAE samples"] = vae.decode(z.to(dev)).cpu()
     fid = {name: feature_fid(clf, real, x) for name, x in fakes.items()}
-    half = len(test) // 2
-    fid["real vs real (other half)"] = feature_fid(clf, test.images[:half][: Q.n_eval], test.images[half:][: Q.n_eval])
+    fid["real vs real (other half)"] = feature_fid(clf, real, test.images[second])
     final_share = {
         name: float((clf(x.to(dev)).argmax(1) == Q.steer_class).float().mean())
         for name, x in fakes.items()
@@ -239,11 +258,172 @@ def realism(
     table = pd.DataFrame(
         [{"samples": k, "feature_fid": v, f"share '{X1.target}'": final_share.get(k)} for k, v in fid.items()]
     )
-    return Realism(fid, final_share, table)
+    return Realism(fid, final_share, table, fakes, real)
+
+
+#: The independent judge of each data set (:func:`genxai.models.judges.standard_judge`).
+JUDGE_DATASET = {"fashion": "fashion_mnist", "trains": "trains"}
+
+
+@dataclass
+class JudgeCheck:
+    """The independent judge's reading of the generated images, beside the trained-against classifier's."""
+
+    share: dict[str, float]  # share the judge assigns to the steered class, per WGAN-GP run
+    fd: dict[str, dict[str, float]]  # per sample set: judge Frechet distance, its real-vs-real floor, n
+    frontier_p: list[torch.Tensor]  # per class pair: the judge's p(A) on the frontier images
+    table: pd.DataFrame
+    frontier_table: pd.DataFrame
+
+    @property
+    def frontier_mean_abs_p_minus_half(self) -> float:
+        return float(torch.cat([(p - 0.5).abs() for p in self.frontier_p]).mean())
+
+
+def judge_check(
+    Q: profiles.Profile,
+    profile: str,
+    C: Classifiers,
+    X1: Experiment1,
+    X2: Experiment2,
+    R: Realism,
+    seed: int,
+    dev: torch.device,
+) -> JudgeCheck:
+    """Experiment 1's samples and Experiment 2's frontier images read by the independent judge.
+
+    * share assigned to the steered class, by the judge, beside our classifier's (:attr:`Realism.final_share`);
+    * realism (:func:`genxai.metrics.realism.realism`): Frechet distance in the judge's features of ``Q.n_realism``
+      samples to held-out real test images of the class they claim (the steered class for the steered run; the
+      judge's own reading for the unsteered run and the VAE, which claim no class), beside real vs real at the
+      same n;
+    * the judge's p(A) on the frontier images the bisection found with our classifier.
+    """
+    overrides = {}
+    if C.data == "trains":
+        # the profile's judge reads one task at one size; where this profile's classifier reads another (the paper
+        # profile's TypeA at 152 px), the judge is trained for the classifier's task instead
+        kw = judge_config("trains", profile).data_kwargs
+        if (kw["task"], kw["img_size"]) != (Q.task, Q.img_size):
+            overrides["data_kwargs"] = {**kw, "task": Q.task, "img_size": Q.img_size}
+    judge = standard_judge(JUDGE_DATASET[C.data], profile, device=dev, **overrides).model
+    names = list(X1.gans)
+    share = {name: judge_agreement(judge, R.fakes[name], X1.steer_class) for name in names}
+    test = C.test
+    fd = {}
+    for name, x in R.fakes.items():
+        claimed = X1.steer_class if name == names[1] else predict_logits(judge, x).argmax(1)
+        fd[name] = realism_score(judge, x, claimed, test.images, test.labels, n=Q.n_realism, seed=seed)
+    frontier_p = [predict_logits(judge, r.images.cpu()).softmax(1)[:, a] for a, _, r, _ in X2.results]
+    table = pd.DataFrame(
+        [
+            {
+                "samples": name,
+                f"classifier share '{X1.target}'": R.final_share.get(name),
+                f"judge share '{X1.target}'": share.get(name),
+                "claimed class": X1.target if name == names[1] else "judge's reading",
+                "judge_fd": v["fd"],
+                "judge_fd_real_vs_real": v["floor"],
+                "n": v["n"],
+            }
+            for name, v in fd.items()
+        ]
+    )
+    classes = C.classes
+    frontier_table = pd.DataFrame(
+        [
+            {
+                "A": classes[a],
+                "B": classes[b],
+                "classifier_mean_abs_p_minus_half": float((r.p - 0.5).abs().mean()),
+                "judge_mean_abs_p_minus_half": float((p - 0.5).abs().mean()),
+                "judge_mean_p_A": float(p.mean()),
+                "judge_says_A_or_B": float(
+                    torch.isin(predict_logits(judge, r.images.cpu()).argmax(1), torch.tensor([a, b])).float().mean()
+                ),
+            }
+            for (a, b, r, _), p in zip(X2.results, frontier_p)
+        ]
+    )
+    return JudgeCheck(share, fd, frontier_p, table, frontier_table)
+
+
+def fools_classifier(classifier_share: float, judge_share: float, scale: float = 0.9) -> bool:
+    """Whether the judge assigns the steered class to fewer than ``scale`` times the classifier's share: the
+    steered generator then convinces the classifier it was trained against more than an independent one."""
+    return judge_share < scale * classifier_share
+
+
+@dataclass
+class DetectorCheck:
+    """What the objective train detector (:mod:`genxai.trains.detector`) reads in real and generated trains."""
+
+    held_out: dict[str, float]  # the detector's accuracy on held-out renders of its own kind
+    real_accuracy: dict[str, float]  # its wagon-count accuracy on the real test sample (renderer's ground truth)
+    locomotive_share: dict[str, float]  # per sample set (and the real sample): share read as "locomotive present"
+    wagons: dict[str, list[float]]  # per sample set: share of each wagon count 0..4
+    tv: dict[str, float]  # per generated set: total variation to the wagon counts of its real reference
+    reference: dict[str, str]  # per generated set: which real images it is compared with
+
+
+def detector_check(
+    Q: profiles.Profile, C: Classifiers, X1: Experiment1, R: Realism, seed: int, dev: torch.device
+) -> DetectorCheck:
+    """Locomotive share and wagon-count distribution of every sample set against real trains, read by the detector.
+
+    The steered WGAN-GP claims the steered class, so its reference is real test trains of that class (as many as
+    the real sample, class-balanced draw); the unsteered WGAN-GP and the VAE claim the data set, so theirs is the
+    class-balanced real sample of :func:`realism`.  Both sides are read by the same detector.
+    """
+    det_model = get_or_train(TrainsDetectorConfig(**Q.detector, img_size=Q.img_size), device=dev)
+    det = det_model.model
+    first = real_sample(C, Q.n_eval, seed)[0]
+    of_class = torch.nonzero(C.test.labels == X1.steer_class).flatten()
+    of_class = of_class[torch.randperm(len(of_class), generator=torch.Generator().manual_seed(seed))[: Q.n_eval]]
+    real_sets = {"real": first, f"real '{X1.target}'": of_class}
+    loco, wagons, counts = {}, {}, {}
+    for name, idx in real_sets.items():
+        p, n_wagons = det.detect(C.test.images[idx])
+        loco[name], counts[name] = float((p > 0.5).float().mean()), n_wagons
+    for name, x in R.fakes.items():
+        p, n_wagons = det.detect(x)
+        loco[name], counts[name] = float((p > 0.5).float().mean()), n_wagons
+    wagons = {name: wagon_distribution(c).tolist() for name, c in counts.items()}
+    steered = list(X1.gans)[1]
+    reference = {name: f"real '{X1.target}'" if name == steered else "real" for name in R.fakes}
+    tv = {
+        name: total_variation(wagon_distribution(counts[name]), wagon_distribution(counts[ref]))
+        for name, ref in reference.items()
+    }
+    truth = torch.tensor(C.test.extra["table"]["NumberOfWagons"].to_numpy(), dtype=torch.long)
+    real_accuracy = {name: float((counts[name] == truth[idx]).float().mean()) for name, idx in real_sets.items()}
+    return DetectorCheck(det_model.metrics, real_accuracy, loco, wagons, tv, reference)
+
+
+def detector_table(D: DetectorCheck) -> pd.DataFrame:
+    """One row per sample set: locomotive share, wagon-count shares and the total variation to its reference."""
+    return pd.DataFrame(
+        [
+            {
+                "samples": name,
+                "locomotive_share": D.locomotive_share[name],
+                **{f"wagons_{k}": v for k, v in enumerate(D.wagons[name])},
+                "wagon_count_tv": D.tv.get(name),
+                "compared_with": D.reference.get(name, ""),
+            }
+            for name in D.locomotive_share
+        ]
+    )
 
 
 def metrics(
-    C: Classifiers, X1: Experiment1, X2: Experiment2, R: Realism, subgroups: pd.DataFrame | None = None
+    C: Classifiers,
+    X1: Experiment1,
+    X2: Experiment2,
+    R: Realism,
+    subgroups: pd.DataFrame | None = None,
+    J: JudgeCheck | None = None,
+    D: DetectorCheck | None = None,
 ) -> dict[str, Any]:
     """The data set's ``metrics.json`` entry (written under the data set's name)."""
     names = list(X1.gans)
@@ -262,6 +442,56 @@ def metrics(
         },
         "feature_fid": R.fid,
     }
+    if J is not None:
+        vae = "VAE samples"
+        out["judge"] = {
+            "share_assigned": {"without_steering": J.share[names[0]], "with_steering": J.share[names[1]]},
+            "fd": {
+                "with_steering": J.fd[names[1]]["fd"],
+                "floor": J.fd[names[1]]["floor"],
+                "n": J.fd[names[1]]["n"],
+                "without_steering": J.fd[names[0]]["fd"],
+                "without_steering_floor": J.fd[names[0]]["floor"],
+                "vae": J.fd[vae]["fd"],
+                "vae_floor": J.fd[vae]["floor"],
+            },
+            "fools_classifier": fools_classifier(R.final_share[names[1]], J.share[names[1]]),
+        }
+        out["frontier"]["judge_mean_abs_p_minus_half"] = J.frontier_mean_abs_p_minus_half
+        out["frontier"]["judge_pairs"] = J.frontier_table.to_dict("records")
+    if D is not None:
+        steered = names[1]
+        out["detector"] = {
+            "held_out_accuracy": D.held_out,
+            "real_wagon_accuracy": D.real_accuracy,
+            "locomotive_share": {
+                "generated": D.locomotive_share[steered],
+                "without_steering": D.locomotive_share[names[0]],
+                "vae": D.locomotive_share["VAE samples"],
+                "real": D.locomotive_share["real"],
+                "real_steered_class": D.locomotive_share[f"real '{X1.target}'"],
+            },
+            "wagon_count_tv": D.tv[steered],
+            "wagon_count_tv_without_steering": D.tv[names[0]],
+            "wagon_count_tv_vae": D.tv["VAE samples"],
+            "wagon_distribution": D.wagons,
+        }
     if subgroups is not None and len(subgroups):
         out["typea_subgroups"] = subgroups.to_dict("records")
     return out
+
+
+def sample_train(size: int = 152, seed: int = 0, n_wagons: int = 3):
+    """(image (3, size, size) in [-1, 1], attribute row, part boxes) of the first train of seed ``seed``'s renders
+    with ``n_wagons`` wagons: the work's first figure shows one train at full size (XTRAINS: 152 px)."""
+    from ..data.trains import render_trains
+
+    for start in range(0, 400, 20):
+        images, table, boxes = render_trains(20, size, seed=seed + start)
+        hits = (table["NumberOfWagons"] == n_wagons).to_numpy().nonzero()[0]
+        if len(hits):
+            i = int(hits[0])
+            parts = boxes[boxes.image == i]
+            image = torch.from_numpy(images[i]).permute(2, 0, 1).float() / 127.5 - 1
+            return image, table.iloc[i].to_dict(), list(parts[["part", "x0", "y0", "x1", "y1"]].itertuples(False))
+    raise ValueError(f"no train with {n_wagons} wagons among 400 renders: the renderer draws 1-4 wagons")

@@ -160,3 +160,87 @@ def probability_paths(strips: list, classes: list[str]):
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+#: Attribute rows of the sample-train figure, per wagon (the renderer's ``w<i>_<key>`` columns).
+WAGON_ATTRIBUTES = ("length", "shape", "roof", "wheels", "cargo", "quantity")
+#: Train-level concepts shown in the sample-train figure (the TypeA rule and the experiments' LongTrain).
+TRAIN_CONCEPTS = ("LongTrain", "EmptyTrain", "PassengerTrain", "FreightTrain", "WarTrain", "TypeA", "TypeB")
+
+
+def sample_train(image: torch.Tensor, row: dict, boxes: list[tuple[str, float, float, float, float]]):
+    """The work's first figure: one train at full size with its attribute table, from the renderer's ground truth.
+
+    ``image``: (3, H, W) in [-1, 1]; ``row``: the renderer's attribute row (``genxai.data.trains.describe`` plus
+    the nuisance values); ``boxes``: (part, x0, y0, x1, y1) in pixels, outlined and named on the image.
+    """
+    fig, (ax_img, ax_tab) = plt.subplots(1, 2, figsize=(11.5, 4.8), gridspec_kw={"width_ratios": [1, 1.35]})
+    ax_img.imshow(viz.to_display(image))
+    size = image.shape[-1]
+    for k, (part, x0, y0, x1, y1) in enumerate(boxes):
+        colour = "white" if part == "locomotive" else plt.cm.tab10(k % 10)
+        ax_img.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=1.2, ec=colour))
+        label = "loco" if part == "locomotive" else part.replace("wagon", "w")
+        # names under the boxes: above them they would sit on the previous part's box
+        ax_img.text(x0, y1 + 1.5, label, color=colour, fontsize=8, va="top", fontweight="bold")
+    ax_img.set_xticks([])
+    ax_img.set_yticks([])
+    ax_img.set_title(f"one of our trains, {size} x {size} px (boxes: the renderer's parts)", fontsize=9)
+    n = int(row["NumberOfWagons"])
+
+    def fmt(v) -> str:  # pandas hands wagon columns with gaps back as floats
+        return str(int(v)) if isinstance(v, float) and float(v).is_integer() else "-" if v is None else str(v)
+
+    cells = [[k] + [fmt(row[f"w{i + 1}_{k}"]) for i in range(n)] for k in WAGON_ATTRIBUTES]
+    true = [c for c in TRAIN_CONCEPTS if row[c]]
+    false = [c for c in TRAIN_CONCEPTS if not row[c]]
+    ax_tab.axis("off")
+    table = ax_tab.table(
+        cellText=cells,
+        colLabels=["attribute"] + [f"wagon {i + 1}" for i in range(n)],
+        bbox=[0.0, 0.42, 1.0, 0.55],
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(9)
+    ax_tab.text(
+        0.0,
+        0.36,
+        f"train: a locomotive and {n} wagons ({int(row['NumberOfLongWagons'])} long), wheel size "
+        f"{int(row['WheelSize'])}, angle {row['Angle']:.1f} deg, body colour {row['BodyColour']}\n"
+        "concepts (closed-world rules of the ontology):\n  true: "
+        + ", ".join(true or ["none"])
+        + "\n  false: "
+        + ", ".join(false or ["none"]),
+        fontsize=9,
+        transform=ax_tab.transAxes,
+        va="top",
+    )
+    fig.tight_layout()
+    return fig
+
+
+def detector_readings(locomotive_share: dict[str, float], wagons: dict[str, list[float]]):
+    """The objective detector's reading of real and generated trains: share with a locomotive (left) and the
+    wagon-count distribution (right), one bar (group) per sample set."""
+    names = list(locomotive_share)
+    fig, (ax_l, ax_w) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1, 1.6]})
+    colours = [plt.cm.tab10(k % 10) for k in range(len(names))]
+    ax_l.barh(range(len(names)), [locomotive_share[n] for n in names], color=colours)
+    ax_l.set_yticks(range(len(names)), names, fontsize=8)
+    ax_l.invert_yaxis()
+    ax_l.set_xlim(0, 1)
+    ax_l.set_xlabel("share read as 'locomotive present'", fontsize=9)
+    for k, n in enumerate(names):
+        ax_l.text(min(locomotive_share[n] + 0.02, 0.9), k, f"{locomotive_share[n]:.2f}", va="center", fontsize=8)
+    width = 0.8 / len(names)
+    counts = range(len(next(iter(wagons.values()))))
+    for k, n in enumerate(names):
+        ax_w.bar([c + (k - (len(names) - 1) / 2) * width for c in counts], wagons[n], width, color=colours[k], label=n)
+    ax_w.set_xticks(list(counts), [str(c) for c in counts])
+    ax_w.set_xlabel("wagons read by the detector (0: no train)", fontsize=9)
+    ax_w.set_ylabel("share of images", fontsize=9)
+    ax_w.set_ylim(0, 1)
+    ax_w.legend(fontsize=7)
+    fig.suptitle("the objective detector (trained on our renders, never on generated images)", fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,73 @@
+"""Helpers of the trains notebooks (genxai.trains.experiments) and their figures (genxai.trains.plots)."""
+
+from types import SimpleNamespace
+
+import matplotlib
+import pytest
+import torch
+
+from genxai.trains import experiments as E
+from genxai.trains import plots
+
+matplotlib.use("Agg")
+
+
+def _classifiers(labels):
+    test = SimpleNamespace(labels=torch.as_tensor(labels), n_classes=int(max(labels)) + 1)
+    return SimpleNamespace(test=test)
+
+
+def test_real_sample_is_class_balanced_even_on_a_sorted_split_and_halves_are_disjoint():
+    labels = torch.arange(4).repeat_interleave(50)  # sorted by label, as MNIST's test split
+    first, second = E.real_sample(_classifiers(labels), 40, seed=0, halves=2)
+    assert len(first) == len(second) == 40
+    assert torch.bincount(labels[first], minlength=4).tolist() == [10, 10, 10, 10]
+    assert torch.bincount(labels[second], minlength=4).tolist() == [10, 10, 10, 10]
+    assert not set(first.tolist()) & set(second.tolist())
+    # "the first 40" would have held class 0 only
+    assert torch.bincount(labels[:40], minlength=4).tolist() == [40, 0, 0, 0]
+
+
+def test_fools_classifier_compares_the_judges_share_with_the_classifiers():
+    assert E.fools_classifier(0.98, 0.30)
+    assert not E.fools_classifier(0.98, 0.95)
+    assert E.fools_classifier(0.50, 0.44) and not E.fools_classifier(0.50, 0.45)
+
+
+def test_sample_train_has_the_asked_wagons_and_boxes_inside_the_frame():
+    image, row, boxes = E.sample_train(size=64, seed=0, n_wagons=2)
+    assert image.shape == (3, 64, 64) and image.min() >= -1 and image.max() <= 1
+    assert row["NumberOfWagons"] == 2
+    assert [b[0] for b in boxes] == ["locomotive", "wagon1", "wagon2"]
+    assert all(0 <= x0 < x1 <= 64 and 0 <= y0 < y1 <= 64 for _, x0, y0, x1, y1 in boxes)
+    with pytest.raises(ValueError, match="1-4 wagons"):
+        E.sample_train(size=32, n_wagons=7)
+
+
+def test_the_sample_train_figure_lists_every_wagon_and_the_true_concepts():
+    image, row, boxes = E.sample_train(size=64, seed=1, n_wagons=3)
+    fig = plots.sample_train(image, row, boxes)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    table = fig.axes[1].tables[0]
+    headers = [table[0, j].get_text().get_text() for j in range(4)]
+    assert headers == ["attribute", "wagon 1", "wagon 2", "wagon 3"]
+    assert table[2, 1].get_text().get_text() == str(row["w1_shape"])
+    assert any("LongTrain" in t for t in texts)  # three wagons: a LongTrain by the ontology's rule
+    assert sum(t in ("loco", "w1", "w2", "w3") for t in texts) == 4
+
+
+def test_detector_table_and_figure_carry_every_sample_set():
+    D = E.DetectorCheck(
+        held_out={"locomotive": 1.0, "wagons": 1.0, "wagons_on_trains": 1.0},
+        real_accuracy={"real": 1.0},
+        locomotive_share={"real": 1.0, "gen": 0.25},
+        wagons={"real": [0, 0.5, 0.5, 0, 0], "gen": [1.0, 0, 0, 0, 0]},
+        tv={"gen": 1.0},
+        reference={"gen": "real"},
+    )
+    table = E.detector_table(D)
+    assert table.samples.tolist() == ["real", "gen"]
+    assert table.loc[1, "wagons_0"] == 1.0 and table.loc[1, "wagon_count_tv"] == 1.0
+    fig = plots.detector_readings(D.locomotive_share, D.wagons)
+    bars = [p.get_width() for p in fig.axes[0].patches]
+    assert bars == [1.0, 0.25]
