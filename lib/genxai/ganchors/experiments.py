@@ -86,43 +86,25 @@ def make_samplers(
             G, encoder, xi=xi, n_latents=n_latents, lr=lr_bn, restart_steps=restart_steps, max_steps=paper_cap
         )
     if reuse:
-        ours = dict(reuse=True, pool_init=pool_init, min_latents=min_latents, present_within_xi=present_within_xi)
-        out["batch_bn_reuse"] = BatchNormTrainSampler(
-            G,
+        # the two reuse rows differ only in what the pool may serve an anchor and where warm starts come from
+        common = dict(
             xi=xi,
             n_latents=n_latents,
             lr=lr_reuse,
             restart_steps=restart_steps,
             max_steps=max_steps,
-            warm=warm,
-            **ours,
+            reuse=True,
+            pool_init=pool_init,
+            min_latents=min_latents,
         )
+        out["batch_bn_reuse"] = BatchNormTrainSampler(G, warm=warm, present_within_xi=present_within_xi, **common)
         if exact_reuse:
             out["batch_bn_exact"] = BatchNormTrainSampler(
-                G,
-                xi=xi,
-                n_latents=n_latents,
-                lr=lr_reuse,
-                restart_steps=restart_steps,
-                max_steps=max_steps,
-                reuse=True,
-                pool_init=pool_init,
-                min_latents=min_latents,
-                present_within_xi=False,
-                pool_scope="own",
-                warm=exact_warm,
-                warm_from="prior",
+                G, present_within_xi=False, pool_scope="own", warm=exact_warm, warm_from="prior", **common
             )
         if encoder is not None:
             out["encoder_reuse"] = EncoderSampler(
-                G,
-                encoder,
-                xi=xi,
-                n_latents=n_latents,
-                lr=lr_bn,
-                restart_steps=restart_steps,
-                max_steps=max_steps,
-                **ours,
+                G, encoder, **{**common, "lr": lr_bn}, present_within_xi=present_within_xi
             )
     return out
 
