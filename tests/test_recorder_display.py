@@ -75,3 +75,12 @@ def test_markdown_tables_leave_missing_cells_blank(tmp_genxai):
     assert "nan" not in md.lower() and len(rows) == 1
     assert [cell.strip() for cell in rows[0].strip("|").split("|")] == ["ours only", "", "0.5"]
     assert "0.99" in md
+
+
+def test_markdown_tables_escape_pipes_inside_cells(tmp_genxai):
+    rec = RunRecorder("trains", profile="smoke")
+    df = pd.DataFrame({"quantity": ["frontier |p - 0.5| (mean)"], "ours": [0.01]})
+    rec.write_table(df, "pipes")
+    row = (rec.outdir / "pipes.md").read_text().splitlines()[2]
+    cells = [c.strip() for c in row.replace("\\|", "<pipe>").strip("|").split("|")]
+    assert cells == ["frontier <pipe>p - 0.5<pipe> (mean)", "0.01"]

@@ -58,8 +58,10 @@ def show(obj: Any) -> None:
 
 def markdown_table(df) -> str:
     """``df`` as a Markdown table whose missing cells are blank (a quantity without a published number shows an
-    empty paper cell, not "nan"); the CSV beside it leaves them empty too."""
-    shown = df.astype(object).where(df.notna(), None)
+    empty paper cell, not "nan"; the CSV beside it leaves them empty too) and whose "|" inside cells are escaped."""
+    # a "|" inside a cell (e.g. "|p - 0.5|") would end the cell: Markdown's escape keeps it text
+    shown = df.map(lambda v: v.replace("|", "\\|") if isinstance(v, str) else v)
+    shown = shown.astype(object).where(shown.notna(), None)
     return shown.to_markdown(index=False, missingval="")
 
 
