@@ -276,6 +276,28 @@ def fastest_valid(
     return max(cands, key=lambda c: t2.min_referee_precision[c]), False
 
 
+def _perturbations(
+    method: str, sampler: Sampler, images: torch.Tensor, kept: list, per_anchor: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``per_anchor`` perturbed samples of every anchor ``method`` found in ``kept`` and the class each explains.
+
+    The sampler is reseeded with ``seed + crc32(method)`` first, so the draws do not depend on what ran before (the
+    search, the referee) nor on which other methods are scored."""
+    sampler.reseed(seed + zlib.crc32(method.encode()))
+    xs, targets = [], []
+    for m, i, exp in kept:
+        if m != method:
+            continue
+        sampler.bind(images[i], exp.segmentation.labels)
+        with torch.enable_grad():
+            x, _ = sampler.sample(exp.features, per_anchor)
+        xs.append(x)
+        targets.append(torch.full((len(x),), exp.target))
+    if not xs:
+        return images[:0], torch.empty(0, dtype=torch.long)
+    return torch.cat(xs), torch.cat(targets)
+
+
 def judge_report(
     classifier: nn.Module,
     judge: nn.Module,
@@ -300,19 +322,9 @@ def judge_report(
 
     rows = []
     for method, s in samplers.items():
-        xs, targets = [], []
-        s.reseed(seed + zlib.crc32(method.encode()))
-        for m, i, exp in kept:
-            if m != method:
-                continue
-            s.bind(images[i], exp.segmentation.labels)
-            with torch.enable_grad():
-                x, _ = s.sample(exp.features, per_anchor)
-            xs.append(x)
-            targets.append(torch.full((len(x),), exp.target))
-        if not xs or sum(len(x) for x in xs) < 2:
+        x, t = _perturbations(method, s, images, kept, per_anchor, seed)
+        if len(x) < 2:
             continue
-        x, t = torch.cat(xs), torch.cat(targets)
         pred = predict_logits(classifier, x).argmax(1).cpu()
         fd = judge_realism(judge, x, t, real_images, real_labels, seed=seed)
         rows.append(
@@ -344,15 +356,7 @@ def realism(
     depend on what ran before (the search, the referee) nor on which other methods are scored."""
     out = {}
     for method, s in samplers.items():
-        s.reseed(seed + zlib.crc32(method.encode()))
-        pool = []
-        for m, i, exp in kept:
-            if m != method:
-                continue
-            s.bind(images[i], exp.segmentation.labels)
-            with torch.enable_grad():
-                x, _ = s.sample(exp.features, per_anchor)
-            pool.append(x)
-        if pool and sum(len(p) for p in pool) >= 2:
-            out[method] = feature_fid(classifier, real, torch.cat(pool))
+        x, _ = _perturbations(method, s, images, kept, per_anchor, seed)
+        if len(x) >= 2:
+            out[method] = feature_fid(classifier, real, x)
     return out
