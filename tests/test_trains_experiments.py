@@ -71,3 +71,29 @@ def test_detector_table_and_figure_carry_every_sample_set():
     fig = plots.detector_readings(D.locomotive_share, D.wagons)
     bars = [p.get_width() for p in fig.axes[0].patches]
     assert bars == [1.0, 0.25]
+
+
+def test_share_curves_start_the_continuations_where_pre_training_ended():
+    pre = [0.1, 0.3, 0.5]
+    fig = plots.share_curves({"without steering": [0.45, 0.4], "with steering": [0.9, 0.97]}, "LongTrain", pre)
+    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines() if not ln.get_label().startswith("_")}
+    assert list(lines["pre-training (no steering)"].get_xdata()) == [1, 2, 3]
+    for name in ("without steering", "with steering"):
+        xs, ys = list(lines[name].get_xdata()), list(lines[name].get_ydata())
+        assert xs == [3, 4, 5] and ys[0] == pre[-1]  # drawn on from the last pre-training epoch
+    # without pre-training the runs are drawn from epoch 1
+    fig = plots.share_curves({"a": [0.2, 0.4]}, "Bag")
+    (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "a"]
+    assert list(line.get_xdata()) == [1, 2]
+
+
+def test_exp1_grids_number_the_continuation_epochs_after_pre_training(monkeypatch):
+    imgs = torch.zeros(4, 1, 8, 8)
+    snaps = {0: (imgs, torch.tensor([1, 0, 1, 1])), 1: (imgs, torch.tensor([0, 0, 0, 1]))}
+    monkeypatch.setattr(E, "snapshots", lambda cfg: snaps)
+    X = E.Experiment1({"run": None}, {}, {}, "LongTrain", 1, None, [0.1] * 36)
+    grid, epochs = E.exp1_grids(X, n_epochs=2, per_epoch=3)["run"]
+    assert epochs == [36, 37]  # plotted as 37 and 38: the epochs after the 36 of pre-training
+    assert grid.shape == (6, 1, 8, 8)
+    # epoch 1 has one image of the class: the rest of its column is black padding
+    assert (grid.view(3, 2, 1, 8, 8)[1:, 1] == -1).all() and (grid.view(3, 2, 1, 8, 8)[:, 0] == 0).all()

@@ -96,6 +96,38 @@ def test_wgan_fit_records_share_and_snapshots(tmp_genxai, monkeypatch):
     assert ClassifierConfig(**clf)
 
 
+def test_wgan_continues_from_init_and_the_critic_gets_its_own_learning_rate(tmp_genxai, monkeypatch):
+    from genxai.models import cache
+
+    kw = dict(dataset="trains", data_kwargs={"task": "EmptyTrain", "n_images": 32, "img_size": 16}, z_dim=8, width=8)
+    pre = G.WGANGPConfig(**kw, epochs=1, batch_size=16)
+    start = cache.get_or_train(pre, progress=False).model
+    # zero epochs of continuation: the run is exactly its starting point, batch-norm statistics included
+    same = cache.get_or_train(G.WGANGPConfig(**kw, epochs=0, init=pre.to_dict()), progress=False).model
+    for (name, a), b in zip(start.state_dict().items(), same.state_dict().values()):
+        assert torch.equal(a, b), name
+    # one epoch on (one critic batch per generator step): it moves away from the start, and is not a run from scratch
+    one = dict(kw, epochs=1, batch_size=16, n_critic=1)
+    on = cache.get_or_train(G.WGANGPConfig(**one, init=pre.to_dict()), progress=False).model
+    scratch = cache.get_or_train(G.WGANGPConfig(**one), progress=False).model
+    w = [m.generator.out[0].weight for m in (start, on, scratch)]
+    assert not torch.equal(w[1], w[0]) and not torch.equal(w[1], w[2])
+    assert (w[1] - w[0]).abs().max() < (w[1] - w[2]).abs().max()  # two steps from the start, far from scratch
+    with pytest.raises(ValueError, match="same z_dim and width"):
+        cache.get_or_train(G.WGANGPConfig(**{**kw, "z_dim": 4}, epochs=1, init=pre.to_dict()), progress=False)
+
+    seen = []
+    real_adam = torch.optim.Adam
+
+    def spy(params, lr, **rest):
+        seen.append(lr)
+        return real_adam(params, lr=lr, **rest)
+
+    monkeypatch.setattr(torch.optim, "Adam", spy)
+    cache.get_or_train(G.WGANGPConfig(**kw, epochs=1, batch_size=16, lr=1e-4, lr_d=4e-4, seed=3), progress=False)
+    assert seen == [1e-4, 4e-4]  # generator, critic
+
+
 def test_vae_loss_and_shapes():
     v = V.ConvVAE(3, 32, 6, 8)
     x = torch.rand(4, 3, 32, 32) * 2 - 1

@@ -123,11 +123,13 @@ def typea_subgroups(C: Classifiers) -> pd.DataFrame:
 
 @dataclass
 class Experiment1:
-    configs: dict[str, WGANGPConfig]
+    configs: dict[str, WGANGPConfig]  # the two runs compared, both continuing ``pretrained``
     gans: dict[str, Any]
-    share: dict[str, list[float]]
+    share: dict[str, list[float]]  # per run, per epoch after pre-training
     target: str
     steer_class: int
+    pretrained: WGANGPConfig | None = None
+    pretrain_share: list[float] = field(default_factory=list)  # per pre-training epoch
 
     @property
     def steered(self):
@@ -136,28 +138,38 @@ class Experiment1:
 
 
 def experiment1(Q: profiles.Profile, C: Classifiers, seed: int, dev: torch.device) -> Experiment1:
-    """Train (or load) the WGAN-GP without and with steering towards ``Q.steer_class``."""
-    gan_kw = dict(
-        **C.data_kw, **dict(Q.gan.items()), classifier=C.config.to_dict(), steer_class=Q.steer_class, seed=seed
-    )
+    """Pre-train a plain WGAN-GP, then continue it ``Q.steer_epochs`` epochs without and with steering towards
+    ``Q.steer_class``.
+
+    Both runs start from the same generator and train equally long, so the steering term is the only difference
+    between them; the classifier labels the same monitor samples after every epoch of both.
+    """
+    gan = dict(Q.gan.items())
+    gan_kw = dict(**C.data_kw, **gan, classifier=C.config.to_dict(), steer_class=Q.steer_class, seed=seed)
     if C.data == "trains":
         gan_kw["data_kwargs"] = C.config.data_kwargs
+    pretrained = WGANGPConfig(**gan_kw, steer_weight=0.0)
+    pre = get_or_train(pretrained, device=dev)
+    more = {**gan_kw, "epochs": Q.steer_epochs, "init": pretrained.to_dict()}
     configs = {
-        "without steering": WGANGPConfig(**gan_kw, steer_weight=0.0),
-        f"with steering (weight {Q.steer_weight:g})": WGANGPConfig(**gan_kw, steer_weight=Q.steer_weight),
+        "without steering": WGANGPConfig(**more, steer_weight=0.0),
+        f"with steering (weight {Q.steer_weight:g})": WGANGPConfig(**more, steer_weight=Q.steer_weight),
     }
     gans = {name: get_or_train(cfg, device=dev) for name, cfg in configs.items()}
     share = {name: [h["share_assigned"] for h in g.record["history"]] for name, g in gans.items()}
-    return Experiment1(configs, gans, share, C.classes[Q.steer_class], Q.steer_class)
+    pre_share = [h["share_assigned"] for h in pre.record["history"]]
+    return Experiment1(configs, gans, share, C.classes[Q.steer_class], Q.steer_class, pretrained, pre_share)
 
 
 def exp1_grids(X: Experiment1, n_epochs: int, per_epoch: int = 6) -> dict[str, tuple[torch.Tensor, list[int]]]:
     """Per run: (per_epoch, n_epochs) monitor images the classifier assigned to the steered class, as an
     (per_epoch * n_epochs, C, H, W) tensor in row-major order (one column per epoch), and the epochs (0-based).
 
-    Columns with fewer than ``per_epoch`` assigned images are padded with black.
+    Columns with fewer than ``per_epoch`` assigned images are padded with black.  Epochs count from the start of
+    pre-training: a run that continues ``X.pretrained`` starts where it ended.
     """
     out = {}
+    start = len(X.pretrain_share)
     for name, cfg in X.configs.items():
         snaps = snapshots(cfg)
         epochs = sorted(snaps)[-n_epochs:]
@@ -167,7 +179,7 @@ def exp1_grids(X: Experiment1, n_epochs: int, per_epoch: int = 6) -> dict[str, t
             chosen = imgs[pred == X.steer_class][:per_epoch]
             pad = torch.full((per_epoch - len(chosen), *imgs.shape[1:]), -1.0)
             cols.append(torch.cat([chosen, pad]))
-        out[name] = (torch.stack(cols, 1).flatten(0, 1), epochs)
+        out[name] = (torch.stack(cols, 1).flatten(0, 1), [start + e for e in epochs])
     return out
 
 

@@ -76,10 +76,28 @@ def architecture(generator: nn.Module, critic: nn.Module, classifier: nn.Module,
     return fig
 
 
-def share_curves(share: dict[str, list[float]], target: str):
-    """Experiment 1: share of the monitor samples the classifier assigns to ``target``, per epoch, per run."""
-    epochs = list(range(1, len(next(iter(share.values()))) + 1))
-    return viz.curves(epochs, share, "epoch", f"share of samples classified '{target}'")
+def share_curves(share: dict[str, list[float]], target: str, pretrain: list[float] = ()):
+    """Experiment 1: share of the monitor samples the classifier assigns to ``target``, per epoch.
+
+    ``pretrain``: the shares of the pre-training epochs (no steering); every run in ``share`` continues from its
+    last epoch, so its curve starts there.
+    """
+    fig, ax = plt.subplots(figsize=(5.0, 3.2))
+    n0 = len(pretrain)
+    if n0:
+        ax.plot(range(1, n0 + 1), list(pretrain), color="0.45", marker="o", ms=2.5, label="pre-training (no steering)")
+        ax.axvline(n0 + 0.5, color="0.7", lw=0.8, ls=":")
+    for name, ys in share.items():
+        xs = list(range(n0, n0 + len(ys) + 1)) if n0 else list(range(1, len(ys) + 1))
+        ys = ([pretrain[-1]] if n0 else []) + list(ys)
+        ax.plot(xs, ys, marker="o", ms=3, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"share classified '{target}'")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
 
 
 def _mosaic(images: torch.Tensor, nrow: int, ncol: int, pad: int = 2) -> torch.Tensor:

@@ -5,6 +5,14 @@ with the gradient *flattened per sample* before the norm (a common bug takes the
 dim 1 only).  Generator loss  -D(G(z)) + steer_weight * CE(C(G(z)), steer_class), C frozen
 (eval mode, no gradient to its weights): the "steer toward class k" of the classifier-perception
 study (Fig. 2 there).  steer_weight = 0 is a plain WGAN-GP.  Critic: no batch norm (layer norm).
+
+Two settings trade Algorithm 1's letter for CPU time, both off by default:
+
+* ``lr_d``: the critic's own learning rate.  With ``n_critic = 1`` and a critic four times faster than the generator
+  (the two time-scale update rule, Heusel et al. 2017, as SAGAN trains its WGAN-GP critic) every critic batch also
+  moves the generator, where Algorithm 1 moves it once per five critic batches.
+* ``init``: start from the weights of another cached run (its config's fields), so the steered run fine-tunes a
+  generator that already draws the data, as GASTeN pre-trains its WGAN-GP before the classifier term is added.
 """
 
 from __future__ import annotations
@@ -95,7 +103,8 @@ class WGANGPConfig(ModelConfig):
     width: int = 32  # base channel count of G and D
     epochs: int = 5  # passes over the training data (critic batches)
     batch_size: int = 64
-    lr: float = 1e-4  # Adam, as Algorithm 1
+    lr: float = 1e-4  # Adam, as Algorithm 1 (the generator's; the critic's too unless lr_d is set)
+    lr_d: float | None = None  # the critic's learning rate (None: lr)
     betas: tuple[float, float] = (0.0, 0.9)
     n_critic: int = 5  # critic steps per generator step
     gp_lambda: float = 10.0  # gradient-penalty weight
@@ -103,6 +112,7 @@ class WGANGPConfig(ModelConfig):
     steer_class: int = 0  # class the generator is pushed toward
     steer_weight: float = 0.0  # weight of the classifier term (0: plain WGAN-GP)
     n_monitor: int = 256  # fixed latents used for the per-epoch share-assigned metric
+    init: dict[str, Any] | None = None  # WGANGPConfig fields of a cached run whose weights this run starts from
     seed: int = 0
 
     def data(self):
@@ -126,6 +136,21 @@ class WGANGPConfig(ModelConfig):
 
         return freeze(get_or_train(ClassifierConfig(**self.classifier), device=device).model)
 
+    def start_from(self, device, progress: bool = True) -> nn.Module:
+        """The trained run named by ``init`` (trained first if it is not cached)."""
+        from ..models.cache import get_or_train
+
+        if self.init is None:
+            raise ValueError("start_from() needs init: set init=WGANGPConfig(...).to_dict() of the run to start from")
+        start = WGANGPConfig.from_dict(self.init)
+        if start.shape() != self.shape() or (start.z_dim, start.width) != (self.z_dim, self.width):
+            raise ValueError(
+                f"init names a run of another shape (image {start.shape()}, z_dim {start.z_dim}, width "
+                f"{start.width}) than this one ({self.shape()}, {self.z_dim}, {self.width}): start from a run on the "
+                "same data with the same z_dim and width"
+            )
+        return get_or_train(start, device=device, progress=progress).model
+
     def fit(
         self,
         model: nn.Module,
@@ -141,8 +166,14 @@ class WGANGPConfig(ModelConfig):
         clf = self.frozen_classifier(device)
         if self.steer_weight > 0 and clf is None:
             raise ValueError("steer_weight > 0 needs a classifier: set classifier=ClassifierConfig(...).to_dict()")
+        if self.init is not None:
+            # a resumed run overwrites these weights with its checkpoint (Trainer.fit resumes first)
+            start = self.start_from(device, progress)
+            model.load_state_dict(start.state_dict())
         opt_g = torch.optim.Adam(G.parameters(), lr=self.lr, betas=tuple(self.betas))
-        opt_d = torch.optim.Adam(D.parameters(), lr=self.lr, betas=tuple(self.betas))
+        opt_d = torch.optim.Adam(
+            D.parameters(), lr=self.lr if self.lr_d is None else self.lr_d, betas=tuple(self.betas)
+        )
         z_fixed = torch.randn(self.n_monitor, self.z_dim, generator=torch.Generator().manual_seed(self.seed + 1)).to(
             device
         )
