@@ -445,7 +445,8 @@ def metrics(
         "share_assigned": {
             "without_steering": R.final_share[names[0]],
             "with_steering": R.final_share[names[1]],
-            "per_epoch": X1.share,
+            "per_epoch": X1.share,  # the continuations' epochs
+            "pre_training_per_epoch": X1.pretrain_share,
         },
         "frontier": {
             "hit_rate": float(torch.cat([r.hit for _, _, r, _ in X2.results]).float().mean()),
