@@ -172,3 +172,46 @@ def test_gan_variants_train_and_finetune(tiny_gan):
     assert sa.critic.cls is not None and gm.model.critic.cls is None
     with pytest.raises(ValueError, match="adversarial"):
         replace(cfg, adversarial="hinge")
+
+
+def test_whole_image_critic_sees_the_whole_digit_where_the_patch_critic_does_not():
+    from genxai.ganmex import networks
+    from genxai.ganmex.whole_critic import WholeImageCritic
+
+    def field_of_view(critic) -> torch.Tensor:
+        """Input pixels that move the source score at the centre of the critic's output map."""
+        x = torch.randn(1, 1, 28, 28, requires_grad=True)
+        h = critic.src(critic.trunk(x))
+        h[0, 0, h.shape[2] // 2, h.shape[3] // 2].backward()
+        return x.grad[0, 0] != 0
+
+    torch.manual_seed(0)
+    whole = field_of_view(WholeImageCritic(1, 28, 4, levels=3))
+    patch = field_of_view(networks.Critic(1, 28, 4))
+    assert whole.all()  # every pixel of the 28 px image
+    assert patch.any() and not patch[0].any() and not patch[:, 0].any()  # a patch away from the border
+    assert patch.sum() <= 18 * 18 < whole.sum()
+    critic = WholeImageCritic(1, 28, 4, n_classes=10, levels=3)
+    src, cls = critic(torch.randn(5, 1, 28, 28))
+    assert src.shape == (5,) and cls.shape == (5, 10)
+    with pytest.raises(ValueError, match="use fewer levels"):
+        WholeImageCritic(1, 28, 4, levels=6)
+
+
+def test_whole_image_critic_config_swaps_only_the_critic(tmp_genxai):
+    from genxai.ganmex import GANMEXConfig
+    from genxai.ganmex.whole_critic import WholeImageCritic, WholeImageCriticGANMEXConfig
+    from genxai.models import ClassifierConfig
+
+    clf = ClassifierConfig(dataset="digits", epochs=1, width=4)
+    kw = dict(classifier=clf, n_train=64, steps=2, steps_per_epoch=2, dim=4, n_res=1)
+    base, whole = GANMEXConfig(**kw), WholeImageCriticGANMEXConfig(**kw)
+    torch.manual_seed(0)
+    a = base.build()
+    torch.manual_seed(0)
+    b = whole.build()
+    assert isinstance(b.critic, WholeImageCritic) and not isinstance(a.critic, WholeImageCritic)
+    assert type(a.generator) is type(b.generator)
+    assert sum(p.numel() for p in a.generator.parameters()) == sum(p.numel() for p in b.generator.parameters())
+    assert any("whole_critic.py" in str(f) for f in whole.code_files())
+    assert not any("whole_critic.py" in str(f) for f in base.code_files())  # the other generators keep their keys
