@@ -225,3 +225,37 @@ def test_protocol_runs_each_images_samplers_back_to_back():
     x0, x1 = float(images[0].sum()), float(images[1].sum())
     assert firsts == [("a", x0), ("b", x0), ("a", x1), ("b", x1)]
     assert df.method.tolist() == ["a", "a", "b", "b"] and df.image.tolist() == [0, 1, 0, 1]
+
+
+def test_rows_with_the_same_anchor_share_one_referee_grade():
+    """Two samplers that find the same anchor of the same image are graded once, on draws seeded by the anchor:
+    same referee precision, and the referee drew n_referee samples for the pair, not twice as many."""
+    from genxai.ganchors.experiments import make_referee
+
+    torch.manual_seed(0)
+    clf = SmallCNN(width=4).eval()
+    images = torch.rand(1, 1, 28, 28) * 2 - 1
+    bg = torch.rand(4, 1, 28, 28) * 2 - 1
+    cfg = SearchConfig(batch_size=10, coverage_samples=30, max_anchor_size=2)
+    samplers = {"one": RandomStitching(bg, seed=1), "twin": RandomStitching(bg, seed=1)}
+    G = Generator(nz=8, ngf=4).eval()
+    referee = make_referee(G, xi=0.5, n_latents=8, max_steps=3)
+    df = run_protocol(clf, samplers, images, 1, cfg, segments=6, n_independent=5, referee=referee, n_referee=12)
+    assert df.features.iloc[0] == df.features.iloc[1]  # same seeds: the twins find the same anchor
+    assert df.referee_precision.nunique() == 1 and df.referee_over_xi.nunique() == 1
+    assert referee.stats.accepted + referee.stats.over_threshold == 12
+    # graded again from scratch, the anchor gets the same grade: it depends on (seed, image, trial, anchor) only
+    again = run_protocol(
+        clf,
+        {"twin": samplers["twin"]},
+        images,
+        1,
+        cfg,
+        segments=6,
+        n_independent=5,
+        referee=make_referee(G, xi=0.5, n_latents=8, max_steps=3),
+        n_referee=12,
+    )
+    assert again.referee_precision.iloc[0] == df.referee_precision.iloc[0]
+    # and the same share of its draws hit the step cap: a share that depends on the draws
+    assert again.referee_over_xi.iloc[0] == df.referee_over_xi.iloc[0] and 0 < df.referee_over_xi.iloc[0] < 1
