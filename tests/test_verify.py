@@ -82,3 +82,37 @@ def test_a_run_record_without_models_is_refused(results_tree, capsys):
     assert cli.main(["verify"]) == 1
     out = capsys.readouterr().out
     assert "make reproduce PAPER=demo" in out and "does not list the models" in out
+
+
+def test_a_run_that_used_one_config_at_two_thread_counts_is_refused(tmp_path, monkeypatch):
+    """Two trainings of one config (the thread count is part of the key) must not feed one run's results."""
+    monkeypatch.setenv("GENXAI_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "USED", [])
+    threads = torch.get_num_threads()
+    try:
+        get_or_train(CONFIG, progress=False, threads=1)
+        rec = recorder.RunRecorder("demo", outdir=tmp_path / "results", run_name="run-01_demo")
+        assert [m["compute"] for m in rec.models()] == ["cpu-1"]  # one training: recorded
+        torch.set_num_threads(2)
+        get_or_train(CONFIG, progress=False, threads=2)
+    finally:
+        torch.set_num_threads(threads)
+    with pytest.raises(
+        RuntimeError, match=r"same model config at several compute tags .*cpu-1', 'cpu-2'.*get_or_train_many"
+    ):
+        rec.finish()
+    assert not (tmp_path / "results" / "run-01_demo.json").exists()  # nothing written
+
+
+def test_committed_results_use_each_model_config_at_one_thread_count():
+    """Every committed run record names one training per config, across the notebooks of a work."""
+    from genxai import paths
+
+    for work in sorted(p for p in paths.results_root().iterdir() if p.is_dir()):
+        tags: dict[str, set[str]] = {}
+        for record in work.glob("run-*.json"):
+            for m in json.loads(record.read_text()).get("models", []):
+                same = m["config_class"] + json.dumps(m["config"], sort_keys=True)
+                tags.setdefault(same, set()).add(m["compute"])
+        mixed = [t for t in tags.values() if len(t) > 1]
+        assert not mixed, f"{work.name}: one config trained at several thread counts {mixed}"

@@ -238,6 +238,21 @@ class RunRecorder:
         """Every cached model this process used, with its key and code hashes (``genxai verify`` rechecks them)."""
         from .models import cache
 
+        computes: dict[tuple[str, str], set[str]] = {}
+        for entry in cache.USED:
+            same = (entry["config_class"], json.dumps(entry["config"], sort_keys=True, default=str))
+            computes.setdefault(same, set()).add(entry["compute"])
+        mixed = {cls: sorted(tags) for (cls, _), tags in computes.items() if len(tags) > 1}
+        if mixed:
+            # the thread count is part of a model's key: one config asked for at two counts is two trainings with
+            # different weights, and a run that uses both (a direction model trained on one generator, figures
+            # drawn by the other) records results that no single model gives
+            raise RuntimeError(
+                f"this run used the same model config at several compute tags {mixed}: two different trainings of "
+                f"one model. Load every model of a family the way it is trained (models trained by "
+                f"genxai.models.parallel.get_or_train_many must be taken from what it returns, not reloaded with "
+                f"get_or_train at the process's thread count)"
+            )
         out = []
         for entry in cache.USED:
             config = cache.config_from_record(entry)
