@@ -97,3 +97,18 @@ def test_exp1_grids_number_the_continuation_epochs_after_pre_training(monkeypatc
     assert grid.shape == (6, 1, 8, 8)
     # epoch 1 has one image of the class: the rest of its column is black padding
     assert (grid.view(3, 2, 1, 8, 8)[1:, 1] == -1).all() and (grid.view(3, 2, 1, 8, 8)[:, 0] == 0).all()
+
+
+def test_typea_subgroups_reuse_the_accuracy_predictions_and_add_up_to_the_accuracy(tmp_genxai):
+    from genxai import profiles
+    from genxai.models import accuracy
+
+    Q = E.settings(profiles.get("trains", "smoke"), "smoke", "trains")
+    C = E.classifiers(Q, "trains", seed=0, dev=torch.device("cpu"))
+    model, et = C.extras["TypeA"]
+    assert C.correct["TypeA"].shape == et.labels.shape
+    assert C.accuracy["TypeA"] == accuracy(model, et.images, et.labels)  # the stored predictions are the model's
+    table = E.typea_subgroups(C)
+    assert int(table.n.sum()) == len(et.labels)
+    overall = float((table.accuracy * table.n).sum() / table.n.sum())
+    assert overall == pytest.approx(C.accuracy["TypeA"], abs=1e-6)
