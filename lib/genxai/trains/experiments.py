@@ -97,8 +97,8 @@ def classifiers(Q: profiles.Profile, data: str, seed: int, dev: torch.device) ->
         )
         extra = get_or_train(extra_cfg, device=dev).model
         et = extra_cfg.data("test")
-        # kept per image: the subgroup table reads the same predictions (TypeA's 12,000 test trains at 128 px
-        # take about 20 s to classify on 2 cores)
+        # kept per image: the subgroup table reads the same predictions instead of classifying the test set again
+        # (TypeA's is the largest the notebooks classify: 12,000 trains at 128 px)
         correct[task] = predict_logits(extra, et.images.to(dev)).argmax(1).cpu() == et.labels
         acc[task] = float(correct[task].float().mean())
         extras[task] = (extra, et)
