@@ -65,6 +65,10 @@ def test_one_notebook_of_a_paper_can_be_rerun_alone(project):
     }
     assert manifest["demo/01_demo.ipynb"]["produced_by"] == "notebooks/demo/01_demo.ipynb"
     assert manifest["demo/02_more.ipynb"]["parameters"] == {"profile": "smoke", "n": 9}
+    # 01's own files keep 01 as their producer; the shared metrics.json now holds 02's version
+    assert manifest["demo/run-01_demo.json"]["produced_by"] == "notebooks/demo/01_demo.ipynb"
+    assert manifest["demo/run-01_demo.json"]["parameters"] == {"profile": "smoke"}
+    assert manifest["demo/metrics.json"]["produced_by"] == "notebooks/demo/02_more.ipynb"
     with pytest.raises(run.ParameterError, match="unknown notebook '03'.*01_demo, 02_more"):
         run.reproduce("demo", "smoke", notebook="03")
     with pytest.raises(run.ParameterError, match="ambiguous notebook '0'"):
@@ -191,6 +195,32 @@ def test_manifest_can_be_rebuilt_from_results(project):
     after = json.loads(manifest.read_text())
     strip = lambda m: {e["path"]: (e["sha256"], e["produced_by"], e["parameters"]) for e in m["files"]}
     assert strip(after) == strip(before)
+
+
+def test_a_rebuilt_manifest_names_the_commit_each_notebook_ran_at(project):
+    _notebook(
+        project / "notebooks" / "demo",
+        "02_more.ipynb",
+        body="from genxai import recorder\nrec = recorder.RunRecorder('demo', profile, run_name='run-02_more')\n"
+        "rec.write_metrics({'more': n})\nrec.finish()",
+    )
+    run.reproduce("demo", "smoke", progress=False)
+    out = project / "results" / "smoke" / "demo"
+    record = out / "run-01_demo.json"
+    older = {**json.loads(record.read_text()), "git_sha": "a" * 40, "git_dirty": False}
+    record.write_text(json.dumps(older))  # as if 01 had run at an older commit than 02
+    assert cli.main(["manifest", "--profile", "smoke"]) == 0
+    files = {e["path"]: e for e in json.loads((project / "results" / "smoke" / "MANIFEST.json").read_text())["files"]}
+    for path in ("demo/01_demo.ipynb", "demo/run-01_demo.json"):
+        assert (files[path]["git_sha"], files[path]["git_dirty"]) == ("a" * 40, False), path
+    current = json.loads((out / "run-02_more.json").read_text())["git_sha"]
+    assert files["demo/02_more.ipynb"]["git_sha"] == current != "a" * 40
+    assert files["demo/metrics.json"]["produced_by"] == "notebooks/demo/02_more.ipynb"  # its last writer
+    record.write_text(json.dumps({**older, "written_at": "2999-01-01T00:00:00+00:00"}))  # 01 rerun after 02
+    assert cli.main(["manifest", "--profile", "smoke"]) == 0
+    files = {e["path"]: e for e in json.loads((project / "results" / "smoke" / "MANIFEST.json").read_text())["files"]}
+    assert files["demo/metrics.json"]["produced_by"] == "notebooks/demo/01_demo.ipynb"
+    assert files["demo/metrics.json"]["git_sha"] == "a" * 40
 
 
 def test_config_overrides_of_study_scripts_are_typed_like_the_fields():

@@ -268,7 +268,7 @@ def write_manifest(profile: str, runs: Sequence[dict[str, Any]]) -> Path:
     entries: dict[str, Any] = {}
     if target.exists():
         entries = {e["path"]: e for e in json.loads(target.read_text())["files"] if (base / e["path"]).exists()}
-    sha, dirty = git_sha()
+    here = git_sha()
     by_paper: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
         by_paper.setdefault(Path(run["notebook"]).parent.name, []).append(run)
@@ -278,10 +278,18 @@ def write_manifest(profile: str, runs: Sequence[dict[str, Any]]) -> Path:
             if not f.is_file() or f.name.startswith(".") or ".FAILED." in f.name:
                 continue
             rel = f.relative_to(base).as_posix()
+            digest = sha256_file(f)
             producer = _producer(f, paper_runs)
+            if producer is None:
+                if rel in entries and entries[rel]["sha256"] == digest:
+                    continue  # written by a notebook not run now (one notebook of a paper rerun): keep its entry
+                producer = paper_runs[-1]
+            # the commit the producing notebook ran at, from its run record: a manifest rebuilt later
+            # (`genxai manifest`) must not stamp older results with the current commit
+            sha, dirty = _run_commit(f.parent, producer) or here
             entries[rel] = {
                 "path": rel,
-                "sha256": sha256_file(f),
+                "sha256": digest,
                 "bytes": f.stat().st_size,
                 "produced_by": producer["notebook"],
                 "parameters": producer["parameters"],
@@ -319,21 +327,37 @@ def runs_from_results(profile: str, papers: Sequence[str] | None = None) -> list
     return runs
 
 
-def _producer(f: Path, runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The notebook that wrote ``f``: the executed notebook itself, else the run whose
-    ``run-<name>.json``/``run.json`` lists it, else the paper's only (or last) notebook."""
+def _records(folder: Path, run: dict[str, Any]) -> list[Path]:
+    """The run records a notebook's recorder writes beside its results: ``run-<name>.json`` (or ``run.json``)."""
+    return [r for r in (folder / f"run-{Path(run['notebook']).stem}.json", folder / "run.json") if r.exists()]
+
+
+def _producer(f: Path, runs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The run that wrote ``f``: the executed notebook itself, the notebook whose run record ``f`` is, else of the
+    runs whose record lists ``f`` the one that finished last (files that several notebooks write, such as
+    ``metrics.json``, hold the last writer's version); None if none of ``runs`` wrote it."""
     for run in runs:
         if Path(run["output"]).resolve() == f.resolve():
             return run
     for run in runs:
-        stem = Path(run["notebook"]).stem
-        for record in (f.parent / f"run-{stem}.json", f.parent / "run.json"):
-            if record.exists():
-                outputs = json.loads(record.read_text()).get("outputs", [])
-                if f.name in outputs or f.relative_to(f.parent).as_posix() in outputs:
-                    if record.name != "run.json" or len(runs) == 1:
-                        return run
-    return runs[-1]
+        if f.name == f"run-{Path(run['notebook']).stem}.json":
+            return run
+    listed = []
+    for order, run in enumerate(runs):
+        for record in _records(f.parent, run):
+            data = json.loads(record.read_text())
+            if f.name in data.get("outputs", []) and (record.name != "run.json" or len(runs) == 1):
+                listed.append((data.get("written_at") or "", order, run))
+    return max(listed, key=lambda t: t[:2])[2] if listed else None
+
+
+def _run_commit(folder: Path, run: dict[str, Any]) -> tuple[str | None, bool | None] | None:
+    """(git sha, dirty flag) that ``run``'s record names, None without a record."""
+    for record in _records(folder, run):
+        data = json.loads(record.read_text())
+        if "git_sha" in data:
+            return data["git_sha"], data.get("git_dirty")
+    return None
 
 
 def summary(papers: Sequence[str], profile: str) -> str:
