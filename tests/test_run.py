@@ -29,6 +29,16 @@ def _notebook(folder, name="01_demo.ipynb", params=PARAMS, body=None):
     return folder / name
 
 
+def _second_notebook(project):
+    """notebooks/demo/02_more.ipynb: writes its own metric beside 01's, recorded in run-02_more.json."""
+    return _notebook(
+        project / "notebooks" / "demo",
+        "02_more.ipynb",
+        body="from genxai import recorder\nrec = recorder.RunRecorder('demo', profile, run_name='run-02_more')\n"
+        "rec.write_metrics({'more': n})\nrec.finish()",
+    )
+
+
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     monkeypatch.setenv("GENXAI_ROOT", str(tmp_path))
@@ -46,12 +56,7 @@ def test_new_notebooks_are_discovered_without_lists(project):
 
 
 def test_one_notebook_of_a_paper_can_be_rerun_alone(project):
-    _notebook(
-        project / "notebooks" / "demo",
-        "02_more.ipynb",
-        body="from genxai import recorder\nrec = recorder.RunRecorder('demo', profile, run_name='run-02_more')\n"
-        "rec.write_metrics({'more': n})\nrec.finish()",
-    )
+    _second_notebook(project)
     run.reproduce("demo", "smoke", progress=False)
     out = project / "results" / "smoke" / "demo"
     first = (out / "01_demo.ipynb").stat().st_mtime_ns
@@ -154,12 +159,7 @@ def test_a_notebook_failing_late_leaves_committed_results_and_manifest_byte_iden
 
 
 def test_a_successful_rerun_replaces_files_merges_metrics_and_updates_the_manifest(project):
-    _notebook(
-        project / "notebooks" / "demo",
-        "02_more.ipynb",
-        body="from genxai import recorder\nrec = recorder.RunRecorder('demo', profile, run_name='run-02_more')\n"
-        "rec.write_metrics({'more': n})\nrec.finish()",
-    )
+    _second_notebook(project)
     run.reproduce("demo", "cpu", progress=False)
     run.reproduce("demo", "cpu", params={"n": 5}, progress=False, notebook="01")
     committed = project / "results" / "demo"
@@ -198,12 +198,7 @@ def test_manifest_can_be_rebuilt_from_results(project):
 
 
 def test_a_rebuilt_manifest_names_the_commit_each_notebook_ran_at(project):
-    _notebook(
-        project / "notebooks" / "demo",
-        "02_more.ipynb",
-        body="from genxai import recorder\nrec = recorder.RunRecorder('demo', profile, run_name='run-02_more')\n"
-        "rec.write_metrics({'more': n})\nrec.finish()",
-    )
+    _second_notebook(project)
     run.reproduce("demo", "smoke", progress=False)
     out = project / "results" / "smoke" / "demo"
     record = out / "run-01_demo.json"
