@@ -90,25 +90,44 @@ def test_share_curves_start_the_continuations_where_pre_training_ended():
 def test_exp1_grids_number_the_continuation_epochs_after_pre_training(monkeypatch):
     imgs = torch.zeros(4, 1, 8, 8)
     snaps = {0: (imgs, torch.tensor([1, 0, 1, 1])), 1: (imgs, torch.tensor([0, 0, 0, 1]))}
-    monkeypatch.setattr(E, "snapshots", lambda cfg: snaps)
-    X = E.Experiment1({"run": None}, {}, {}, "LongTrain", 1, None, [0.1] * 36)
+    asked = []
+    monkeypatch.setattr(E, "snapshots", lambda cfg, compute: asked.append(compute) or snaps)
+    trained = SimpleNamespace(record={"compute": "cpu-1"})  # trained in a one-thread worker
+    X = E.Experiment1({"run": None}, {"run": trained}, {}, "LongTrain", 1, None, [0.1] * 36)
     grid, epochs = E.exp1_grids(X, n_epochs=2, per_epoch=3)["run"]
+    assert asked == ["cpu-1"]  # the snapshots of the run as it was trained, not at this process's thread count
     assert epochs == [36, 37]  # plotted as 37 and 38: the epochs after the 36 of pre-training
     assert grid.shape == (6, 1, 8, 8)
     # epoch 1 has one image of the class: the rest of its column is black padding
     assert (grid.view(3, 2, 1, 8, 8)[1:, 1] == -1).all() and (grid.view(3, 2, 1, 8, 8)[:, 0] == 0).all()
 
 
-def test_typea_subgroups_reuse_the_accuracy_predictions_and_add_up_to_the_accuracy(tmp_genxai):
+def test_models_trained_side_by_side_are_the_ones_every_step_loads(tmp_genxai, monkeypatch):
+    """``train`` with ``workers = 2`` trains in one-thread processes; the steps after it load exactly those models
+    (no second training at this process's thread count) and the run record sees one compute tag per model.  Also:
+    the TypeA subgroup table reuses the accuracy row's predictions."""
     from genxai import profiles
-    from genxai.models import accuracy
+    from genxai.models import accuracy, cache
+    from genxai.recorder import RunRecorder
 
+    monkeypatch.setenv("GENXAI_THREADS", "2")
+    monkeypatch.setattr(cache, "USED", [])
     Q = E.settings(profiles.get("trains", "smoke"), "smoke", "trains")
-    C = E.classifiers(Q, "trains", seed=0, dev=torch.device("cpu"))
+    assert Q.workers == 2
+    dev = torch.device("cpu")
+    M = E.train(Q, "trains", seed=0, dev=dev)
+    table = E.model_table(Q, M, dev)
+    assert set(table["trained on"]) == {"cpu-1"} and table.key.is_unique and len(table) == 7
+    trained = sorted(p.name for p in cache.paths.cache_dir("models").rglob("*.pt"))
+    C = E.classifiers(Q, "trains", seed=0, dev=dev)
+    # the TypeA subgroup table reads the predictions behind the accuracy row and adds up to it
     model, et = C.extras["TypeA"]
     assert C.correct["TypeA"].shape == et.labels.shape
     assert C.accuracy["TypeA"] == accuracy(model, et.images, et.labels)  # the stored predictions are the model's
-    table = E.typea_subgroups(C)
-    assert int(table.n.sum()) == len(et.labels)
-    overall = float((table.accuracy * table.n).sum() / table.n.sum())
-    assert overall == pytest.approx(C.accuracy["TypeA"], abs=1e-6)
+    groups = E.typea_subgroups(C)
+    assert int(groups.n.sum()) == len(et.labels)
+    assert float((groups.accuracy * groups.n).sum() / groups.n.sum()) == pytest.approx(C.accuracy["TypeA"], abs=1e-6)
+    X1 = E.experiment1(Q, C, seed=0, dev=dev)
+    assert all(len(images) for images, _ in E.exp1_grids(X1, Q.grid_epochs).values())
+    assert sorted(p.name for p in cache.paths.cache_dir("models").rglob("*.pt")) == trained  # nothing retrained
+    assert {m["compute"] for m in RunRecorder.models()} == {"cpu-1"}  # and no config at two thread counts

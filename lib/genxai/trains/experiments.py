@@ -4,6 +4,7 @@
 the steps live here so that the two notebooks differ only in the data set (and the trains notebook's extra look at
 where the TypeA classifier errs).  The order of the calls is the order of the random draws: keep it.
 
+0. :func:`train`: every model of the data set, the independent ones side by side (``workers`` in the profile);
 1. :func:`classifiers`: the classifier to be perceived (and, for trains, the extra concept classifiers);
 2. :func:`experiment1`: a WGAN-GP with and without the classifier's steering term (Eq. ``L_G`` in the package doc);
 3. :func:`experiment2`: class frontiers in a VAE's latent space, found by bisection;
@@ -24,8 +25,10 @@ from ..data import balanced_indices
 from ..metrics import feature_fid
 from ..metrics.realism import judge_agreement
 from ..metrics.realism import realism as realism_score
-from ..models import ClassifierConfig, accuracy, get_or_train, predict_logits
+from ..models import ClassifierConfig, accuracy, predict_logits
+from ..models.cache import CachedModel, ModelConfig
 from ..models.judges import judge_config, standard_judge
+from ..models.parallel import get_or_train_many
 from . import frontier
 from .concept_cnn import ConceptClassifierConfig
 from .detector import TrainsDetectorConfig, total_variation, wagon_distribution
@@ -42,6 +45,116 @@ def settings(P: profiles.Profile, profile: str, data: str) -> profiles.Profile:
     if data not in DATASETS:
         raise ValueError(f"unknown trains data set {data!r}; choose one of {', '.join(DATASETS)}")
     return profiles.Profile("trains", f"{profile}.{data}", P[data])
+
+
+@dataclass
+class ModelConfigs:
+    """Every model one data set's notebook trains, by role."""
+
+    classifier: ClassifierConfig  # the classifier to be perceived (steers and monitors the WGAN-GPs)
+    extras: dict[str, ClassifierConfig]  # per extra task (trains: TypeA)
+    pretrained: WGANGPConfig  # Experiment 1's plain WGAN-GP
+    continuations: dict[str, WGANGPConfig]  # Experiment 1's two runs from ``pretrained``: without, with steering
+    vae: VAEConfig  # Experiment 2
+    detector: TrainsDetectorConfig | None  # the objective train detector (trains only)
+
+
+def model_configs(Q: profiles.Profile, data: str, seed: int) -> ModelConfigs:
+    """The configs of every model of data set ``data`` under profile block ``Q``."""
+    if data == "trains":
+        from ..data.trains import RENDERER  # the generator version: part of every model's cache key
+
+        data_kw = dict(
+            dataset="trains",
+            data_kwargs={"task": Q.task, "n_images": Q.n_images, "img_size": Q.img_size, "renderer": RENDERER},
+        )
+    else:
+        data_kw = dict(dataset="fashion_mnist")
+    cfg = ClassifierConfig(**data_kw, **Q.classifier, seed=seed)
+    extras = {}
+    for task, kw in Q.get("extra_tasks", {}).items():
+        from ..data.trains import RENDERER
+
+        kw = dict(kw)
+        # arch "concept": a CNN ending in a global max pool (genxai.trains.concept_cnn), for "some wagon with X"
+        Config = ConceptClassifierConfig if kw.pop("arch", "small") == "concept" else ClassifierConfig
+        extras[task] = Config(
+            dataset="trains",
+            data_kwargs={
+                "task": task,
+                "n_images": kw.pop("n_images"),
+                "img_size": kw.pop("img_size"),
+                "renderer": RENDERER,
+            },
+            **{"max_rotate": 0.0, "max_shift": 1, **kw},
+            seed=seed,
+        )
+    gan_kw = dict(**data_kw, **Q.gan, classifier=cfg.to_dict(), steer_class=Q.steer_class, seed=seed)
+    pretrained = WGANGPConfig(**gan_kw, steer_weight=0.0)
+    more = {**gan_kw, "epochs": Q.steer_epochs, "init": pretrained.to_dict()}
+    continuations = {
+        "without steering": WGANGPConfig(**more, steer_weight=0.0),
+        f"with steering (weight {Q.steer_weight:g})": WGANGPConfig(**more, steer_weight=Q.steer_weight),
+    }
+    vae = VAEConfig(**data_kw, **Q.vae, seed=seed)
+    detector = TrainsDetectorConfig(**Q.detector, img_size=Q.img_size) if data == "trains" else None
+    return ModelConfigs(cfg, extras, pretrained, continuations, vae, detector)
+
+
+def models(Q: profiles.Profile, configs: list[ModelConfig], dev: torch.device) -> list[CachedModel]:
+    """The trained models of ``configs``, trained (if not cached) in ``Q.workers`` processes side by side.
+
+    Every trains model is trained and loaded through this one call, so a model's thread count (``cores /
+    workers`` on CPU, part of its cache key) is the same whichever step asks for it first, and the models a
+    worker loads while it trains (the WGAN-GPs' classifier and the run they continue) are those this process
+    loads."""
+    return get_or_train_many(configs, dev, workers=Q.workers)
+
+
+def train(Q: profiles.Profile, data: str, seed: int, dev: torch.device) -> ModelConfigs:
+    """Train every model of data set ``data`` that is not cached, in three stages of independent models.
+
+    1. the classifier (the WGAN-GPs read it while they train);
+    2. the plain WGAN-GP, the extra task classifiers, the VAE and the detector: independent of each other, so
+       with ``Q.workers = 2`` they train two at a time, one thread each (the longest first);
+    3. the two continuations of the plain WGAN-GP.
+
+    Why side by side: on 2 cores the cpu profile's trains models are small enough that two one-thread processes
+    get through more work than one two-thread process (docs/trains.md, "Run time").  Each step of the notebook
+    then loads its models from the cache through :func:`models`.
+    """
+    M = model_configs(Q, data, seed)
+    models(Q, [M.classifier], dev)
+    models(Q, [M.pretrained, *M.extras.values(), *([M.detector] if M.detector else []), M.vae], dev)
+    models(Q, list(M.continuations.values()), dev)
+    return M
+
+
+def model_table(Q: profiles.Profile, M: ModelConfigs, dev: torch.device) -> pd.DataFrame:
+    """One row per model of ``M``: its role, cache family and key, compute tag and training wall time (from the
+    cache record: the time of the run that trained it, whenever that was)."""
+    roles = {
+        "classifier": M.classifier,
+        **{f"{task} classifier": cfg for task, cfg in M.extras.items()},
+        "WGAN-GP, pre-training": M.pretrained,
+        **{f"WGAN-GP, {name}": cfg for name, cfg in M.continuations.items()},
+        "VAE": M.vae,
+        **({"detector": M.detector} if M.detector else {}),
+    }
+    rows = []
+    for (role, cfg), cached in zip(roles.items(), models(Q, list(roles.values()), dev)):
+        prov = cached.record.get("provenance", {})
+        seconds = prov.get("wall_time_s_all_parts", prov.get("wall_time_s"))
+        rows.append(
+            {
+                "model": role,
+                "family": cfg.family,
+                "key": cached.path.stem,
+                "trained on": cached.record.get("compute"),
+                "training time (min)": None if seconds is None else round(seconds / 60, 1),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 @dataclass
@@ -64,44 +177,20 @@ class Classifiers:
 
 def classifiers(Q: profiles.Profile, data: str, seed: int, dev: torch.device) -> Classifiers:
     """Train (or load) the main classifier and, for trains, the extra task classifiers (``extra_tasks``)."""
-    if data == "trains":
-        from ..data.trains import RENDERER  # the generator version: part of every model's cache key
-
-        data_kw = dict(
-            dataset="trains",
-            data_kwargs={"task": Q.task, "n_images": Q.n_images, "img_size": Q.img_size, "renderer": RENDERER},
-        )
-    else:
-        data_kw = dict(dataset="fashion_mnist")
-    cfg = ClassifierConfig(**data_kw, **Q.classifier, seed=seed)
-    model = get_or_train(cfg, device=dev).model
+    M = model_configs(Q, data, seed)
+    cfg = M.classifier
+    model = models(Q, [cfg], dev)[0].model
     test = cfg.data("test")
     acc = {"main": accuracy(model, test.images.to(dev), test.labels.to(dev))}
     extras, correct = {}, {}
-    for task, kw in Q.get("extra_tasks", {}).items():
-        from ..data.trains import RENDERER
-
-        kw = dict(kw)
-        # arch "concept": a CNN ending in a global max pool (genxai.trains.concept_cnn), for "some wagon with X"
-        Config = ConceptClassifierConfig if kw.pop("arch", "small") == "concept" else ClassifierConfig
-        extra_cfg = Config(
-            dataset="trains",
-            data_kwargs={
-                "task": task,
-                "n_images": kw.pop("n_images"),
-                "img_size": kw.pop("img_size"),
-                "renderer": RENDERER,
-            },
-            **{"max_rotate": 0.0, "max_shift": 1, **kw},
-            seed=seed,
-        )
-        extra = get_or_train(extra_cfg, device=dev).model
+    for (task, extra_cfg), cached in zip(M.extras.items(), models(Q, list(M.extras.values()), dev)):
         et = extra_cfg.data("test")
         # kept per image: the subgroup table reads the same predictions instead of classifying the test set again
         # (TypeA's is the largest the notebooks classify: 12,000 trains at 128 px)
-        correct[task] = predict_logits(extra, et.images.to(dev)).argmax(1).cpu() == et.labels
+        correct[task] = predict_logits(cached.model, et.images.to(dev)).argmax(1).cpu() == et.labels
         acc[task] = float(correct[task].float().mean())
-        extras[task] = (extra, et)
+        extras[task] = (cached.model, et)
+    data_kw = {"dataset": cfg.dataset, **({"data_kwargs": cfg.data_kwargs} if data == "trains" else {})}
     return Classifiers(data, data_kw, cfg, model, test, acc, extras, correct)
 
 
@@ -147,18 +236,10 @@ def experiment1(Q: profiles.Profile, C: Classifiers, seed: int, dev: torch.devic
     Both runs start from the same generator and train equally long, so the steering term is the only difference
     between them; the classifier labels the same monitor samples after every epoch of both.
     """
-    gan = dict(Q.gan.items())
-    gan_kw = dict(**C.data_kw, **gan, classifier=C.config.to_dict(), steer_class=Q.steer_class, seed=seed)
-    if C.data == "trains":
-        gan_kw["data_kwargs"] = C.config.data_kwargs
-    pretrained = WGANGPConfig(**gan_kw, steer_weight=0.0)
-    pre = get_or_train(pretrained, device=dev)
-    more = {**gan_kw, "epochs": Q.steer_epochs, "init": pretrained.to_dict()}
-    configs = {
-        "without steering": WGANGPConfig(**more, steer_weight=0.0),
-        f"with steering (weight {Q.steer_weight:g})": WGANGPConfig(**more, steer_weight=Q.steer_weight),
-    }
-    gans = {name: get_or_train(cfg, device=dev) for name, cfg in configs.items()}
+    M = model_configs(Q, C.data, seed)
+    pretrained, configs = M.pretrained, M.continuations
+    pre = models(Q, [pretrained], dev)[0]
+    gans = dict(zip(configs, models(Q, list(configs.values()), dev)))
     share = {name: [h["share_assigned"] for h in g.record["history"]] for name, g in gans.items()}
     pre_share = [h["share_assigned"] for h in pre.record["history"]]
     return Experiment1(configs, gans, share, C.classes[Q.steer_class], Q.steer_class, pretrained, pre_share)
@@ -174,7 +255,7 @@ def exp1_grids(X: Experiment1, n_epochs: int, per_epoch: int = 6) -> dict[str, t
     out = {}
     start = len(X.pretrain_share)
     for name, cfg in X.configs.items():
-        snaps = snapshots(cfg)
+        snaps = snapshots(cfg, X.gans[name].record["compute"])
         epochs = sorted(snaps)[-n_epochs:]
         cols = []
         for e in epochs:
@@ -196,10 +277,7 @@ class Experiment2:
 
 def experiment2(Q: profiles.Profile, C: Classifiers, seed: int, dev: torch.device) -> Experiment2:
     """Bisect latent paths of a VAE between class-A and class-B images to the frontier |p(A) - 0.5| <= 0.02."""
-    vae_kw = dict(**C.data_kw, **Q.vae, seed=seed)
-    if C.data == "trains":
-        vae_kw["data_kwargs"] = C.config.data_kwargs
-    vae = get_or_train(VAEConfig(**vae_kw), device=dev).model
+    vae = models(Q, [model_configs(Q, C.data, seed).vae], dev)[0].model
     test = C.test
     with torch.no_grad():
         mu = torch.cat([vae.encode(test.images[i : i + 512].to(dev))[0] for i in range(0, len(test), 512)])
@@ -390,7 +468,7 @@ def detector_check(
     the real sample, class-balanced draw); the unsteered WGAN-GP and the VAE claim the data set, so theirs is the
     class-balanced real sample of :func:`realism`.  Both sides are read by the same detector.
     """
-    det_model = get_or_train(TrainsDetectorConfig(**Q.detector, img_size=Q.img_size), device=dev)
+    det_model = models(Q, [model_configs(Q, C.data, seed).detector], dev)[0]
     det = det_model.model
     first = real_sample(C, Q.n_eval, seed)[0]
     of_class = torch.nonzero(C.test.labels == X1.steer_class).flatten()

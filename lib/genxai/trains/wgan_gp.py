@@ -257,11 +257,14 @@ def _append_snapshot(checkpoint: Path | None, epoch: int, images: torch.Tensor, 
     torch.save(snaps, path)
 
 
-def snapshots(config: WGANGPConfig) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
-    """epoch -> (monitor images in [-1, 1], classifier predictions) of a trained, cached config."""
+def snapshots(config: WGANGPConfig, compute: str | None = None) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+    """epoch -> (monitor images in [-1, 1], classifier predictions) of a trained, cached config.
+
+    ``compute``: the compute tag the run was trained under (its cache record's ``"compute"``; default: this
+    process's thread count), as a model trained in a one-thread worker is cached under ``cpu-1``."""
     from ..models.cache import cache_paths
 
-    _, _, partial = cache_paths(config)
+    _, _, partial = cache_paths(config, compute)
     path = _snapshot_path(partial)
     if not path.exists():
         raise FileNotFoundError(
