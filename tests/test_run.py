@@ -218,6 +218,26 @@ def test_a_rebuilt_manifest_names_the_commit_each_notebook_ran_at(project):
     assert files["demo/metrics.json"]["git_sha"] == "a" * 40
 
 
+def test_files_in_a_subfolder_get_the_commit_of_the_notebook_that_wrote_them(project):
+    _notebook(
+        project / "notebooks" / "demo",
+        "02_more.ipynb",
+        body="from genxai import recorder\nrec = recorder.RunRecorder('demo', profile, run_name='run-02_more')\n"
+        "rec.write_json('items/listed.json', {'n': n})\nrec.path('items').joinpath('unlisted.txt').write_text('x')\n"
+        "rec.finish()",
+    )
+    run.reproduce("demo", "smoke", progress=False)
+    out = project / "results" / "smoke" / "demo"
+    record = out / "run-02_more.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "git_sha": "b" * 40}))  # 02 ran at an older commit
+    assert cli.main(["manifest", "--profile", "smoke"]) == 0
+    files = {e["path"]: e for e in json.loads((project / "results" / "smoke" / "MANIFEST.json").read_text())["files"]}
+    listed, unlisted = files["demo/items/listed.json"], files["demo/items/unlisted.txt"]
+    assert listed["produced_by"] == "notebooks/demo/02_more.ipynb" and listed["git_sha"] == "b" * 40
+    # a file no record lists is credited to the paper's last run, with that run's commit (not the current one)
+    assert unlisted["produced_by"] == "notebooks/demo/02_more.ipynb" and unlisted["git_sha"] == "b" * 40
+
+
 def test_config_overrides_of_study_scripts_are_typed_like_the_fields():
     """``--set`` values take the field's type, so ``lambda_sim=3`` names the same cached model as 3.0."""
     from genxai.ganmex import GANMEXConfig

@@ -279,14 +279,14 @@ def write_manifest(profile: str, runs: Sequence[dict[str, Any]]) -> Path:
                 continue
             rel = f.relative_to(base).as_posix()
             digest = sha256_file(f)
-            producer = _producer(f, paper_runs)
+            producer = _producer(f, folder, paper_runs)
             if producer is None:
                 if rel in entries and entries[rel]["sha256"] == digest:
                     continue  # written by a notebook not run now (one notebook of a paper rerun): keep its entry
                 producer = paper_runs[-1]
             # the commit the producing notebook ran at, from its run record: a manifest rebuilt later
             # (`genxai manifest`) must not stamp older results with the current commit
-            sha, dirty = _run_commit(f.parent, producer) or here
+            sha, dirty = _run_commit(folder, producer) or here
             entries[rel] = {
                 "path": rel,
                 "sha256": digest,
@@ -332,21 +332,24 @@ def _records(folder: Path, run: dict[str, Any]) -> list[Path]:
     return [r for r in (folder / f"run-{Path(run['notebook']).stem}.json", folder / "run.json") if r.exists()]
 
 
-def _producer(f: Path, runs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """The run that wrote ``f``: the executed notebook itself, the notebook whose run record ``f`` is, else of the
-    runs whose record lists ``f`` the one that finished last (files that several notebooks write, such as
-    ``metrics.json``, hold the last writer's version); None if none of ``runs`` wrote it."""
+def _producer(f: Path, folder: Path, runs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The run that wrote ``f`` (a file under the paper's results ``folder``): the executed notebook itself, the
+    notebook whose run record ``f`` is, else of the runs whose record lists ``f`` the one that finished last (files
+    that several notebooks write, such as ``metrics.json``, hold the last writer's version); None if none of
+    ``runs`` wrote it.  Records sit in ``folder`` and list outputs by their path relative to it, so a file in a
+    subfolder is found too."""
     for run in runs:
         if Path(run["output"]).resolve() == f.resolve():
             return run
     for run in runs:
-        if f.name == f"run-{Path(run['notebook']).stem}.json":
+        if f.parent == folder and f.name == f"run-{Path(run['notebook']).stem}.json":
             return run
+    rel = f.relative_to(folder).as_posix()
     listed = []
     for order, run in enumerate(runs):
-        for record in _records(f.parent, run):
+        for record in _records(folder, run):
             data = json.loads(record.read_text())
-            if f.name in data.get("outputs", []) and (record.name != "run.json" or len(runs) == 1):
+            if rel in data.get("outputs", []) and (record.name != "run.json" or len(runs) == 1):
                 listed.append((data.get("written_at") or "", order, run))
     return max(listed, key=lambda t: t[:2])[2] if listed else None
 
