@@ -131,3 +131,8 @@ def test_models_trained_side_by_side_are_the_ones_every_step_loads(tmp_genxai, m
     assert all(len(images) for images, _ in E.exp1_grids(X1, Q.grid_epochs).values())
     assert sorted(p.name for p in cache.paths.cache_dir("models").rglob("*.pt")) == trained  # nothing retrained
     assert {m["compute"] for m in RunRecorder.models()} == {"cpu-1"}  # and no config at two thread counts
+    # `genxai reproduce --workers 2` gives each notebook one thread: no worker processes then, and the same
+    # one-thread models (the same keys) as side by side
+    monkeypatch.setenv("GENXAI_THREADS", "1")
+    assert E.classifiers(Q, "trains", seed=0, dev=dev).accuracy == C.accuracy
+    assert sorted(p.name for p in cache.paths.cache_dir("models").rglob("*.pt")) == trained

@@ -29,6 +29,7 @@ from ..models import ClassifierConfig, accuracy, predict_logits
 from ..models.cache import CachedModel, ModelConfig
 from ..models.judges import judge_config, standard_judge
 from ..models.parallel import get_or_train_many
+from ..repro import default_threads
 from . import frontier
 from .concept_cnn import ConceptClassifierConfig
 from .detector import TrainsDetectorConfig, total_variation, wagon_distribution
@@ -107,8 +108,10 @@ def models(Q: profiles.Profile, configs: list[ModelConfig], dev: torch.device) -
     Every trains model is trained and loaded through this one call, so a model's thread count (``cores /
     workers`` on CPU, part of its cache key) is the same whichever step asks for it first, and the models a
     worker loads while it trains (the WGAN-GPs' classifier and the run they continue) are those this process
-    loads."""
-    return get_or_train_many(configs, dev, workers=Q.workers)
+    loads.  Never more processes than the thread budget (``GENXAI_THREADS``, which ``genxai reproduce --workers
+    N`` sets to cores / N): with a budget of one thread the models train one after the other in this process,
+    at the same one thread per model, so with the same weights as beside each other."""
+    return get_or_train_many(configs, dev, workers=min(Q.workers, default_threads()))
 
 
 def train(Q: profiles.Profile, data: str, seed: int, dev: torch.device) -> ModelConfigs:
