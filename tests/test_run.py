@@ -230,6 +230,7 @@ def test_files_in_a_subfolder_get_the_commit_of_the_notebook_that_wrote_them(pro
     out = project / "results" / "smoke" / "demo"
     record = out / "run-02_more.json"
     record.write_text(json.dumps({**json.loads(record.read_text()), "git_sha": "b" * 40}))  # 02 ran at an older commit
+    (project / "results" / "smoke" / "MANIFEST.json").unlink()  # rebuilt from the run records alone
     assert cli.main(["manifest", "--profile", "smoke"]) == 0
     files = {e["path"]: e for e in json.loads((project / "results" / "smoke" / "MANIFEST.json").read_text())["files"]}
     listed, unlisted = files["demo/items/listed.json"], files["demo/items/unlisted.txt"]
