@@ -64,6 +64,8 @@ def test_run_recorder_records_outputs_and_provenance(tmp_genxai):
     for key in ("git_sha", "packages", "parameters", "device", "torch_threads", "wall_time_s"):
         assert key in run
     assert run["parameters"] == {"seed": 1}
+    # the processor: its instruction set decides which kernels (and roundings) trained the models
+    assert run["cpu"]["capability"] == torch.backends.cpu.get_cpu_capability() and run["cpu"]["model"]
 
 
 def test_paper_vs_ours_lookup_and_verdicts(monkeypatch):

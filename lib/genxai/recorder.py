@@ -261,8 +261,36 @@ class RunRecorder:
 
     def finish(self) -> Path:
         record = provenance(self.parameters, self.device, self.started)
-        record.update(paper=self.paper, profile=self.profile, outputs=sorted(self.outputs), models=self.models())
+        record.update(
+            paper=self.paper, profile=self.profile, outputs=sorted(self.outputs), models=self.models(), cpu=cpu_info()
+        )
         return write_json(self.outdir / f"{self.run_name}.json", record)
+
+
+def cpu_info() -> dict[str, str | None]:
+    """The processor a run used: its model name (Linux ``/proc/cpuinfo``) and the instruction set torch's CPU
+    kernels were picked for (``torch.backends.cpu.get_cpu_capability()``, e.g. ``AVX2``, ``AVX512``).
+
+    Why in the run record: on a CPU the same code, config, seed and thread count give bit-identical models only on
+    the same kind of processor; another instruction set picks other kernels, which round differently, and every
+    trained weight and measured number moves a little (docs/reproducibility.md)."""
+    import platform
+
+    import torch
+
+    model = None
+    try:
+        model = next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")
+            ),
+            None,
+        )
+    except OSError:  # not Linux
+        pass
+    return {"model": model or platform.processor() or None, "capability": torch.backends.cpu.get_cpu_capability()}
 
 
 class Run(NamedTuple):
