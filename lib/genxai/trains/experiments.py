@@ -118,13 +118,14 @@ def train(Q: profiles.Profile, data: str, seed: int, dev: torch.device) -> Model
     """Train every model of data set ``data`` that is not cached, in three stages of independent models.
 
     1. the classifier (the WGAN-GPs read it while they train);
-    2. the plain WGAN-GP, the extra task classifiers, the VAE and the detector: independent of each other, so
-       with ``Q.workers = 2`` they train two at a time, one thread each (the longest first);
+    2. the plain WGAN-GP, the extra task classifiers, the detector and the VAE: independent of each other, so
+       with ``Q.workers = 2`` they train two at a time, one thread each (the two longest first);
     3. the two continuations of the plain WGAN-GP.
 
-    Why side by side: on 2 cores the cpu profile's trains models are small enough that two one-thread processes
-    get through more work than one two-thread process (docs/trains.md, "Run time").  Each step of the notebook
-    then loads its models from the cache through :func:`models`.
+    Why side by side: in the cpu profile the TypeA classifier (12,000 trains at 128 px) takes as long as the other
+    three of stage 2 together, so beside them it adds nothing to the wall time; one thread each costs less than
+    that (notebook 02 cold on 2 cores: 862 s in turn, 657 s staged; docs/trains.md, "Run time").  Each step of the
+    notebook then loads its models from the cache through :func:`models`.
     """
     M = model_configs(Q, data, seed)
     models(Q, [M.classifier], dev)
@@ -165,7 +166,6 @@ class Classifiers:
     """The classifier to be perceived, its test set and the test accuracy of every classifier trained."""
 
     data: str
-    data_kw: dict[str, Any]
     config: ClassifierConfig
     model: torch.nn.Module
     test: Any
@@ -193,8 +193,7 @@ def classifiers(Q: profiles.Profile, data: str, seed: int, dev: torch.device) ->
         correct[task] = predict_logits(cached.model, et.images.to(dev)).argmax(1).cpu() == et.labels
         acc[task] = float(correct[task].float().mean())
         extras[task] = (cached.model, et)
-    data_kw = {"dataset": cfg.dataset, **({"data_kwargs": cfg.data_kwargs} if data == "trains" else {})}
-    return Classifiers(data, data_kw, cfg, model, test, acc, extras, correct)
+    return Classifiers(data, cfg, model, test, acc, extras, correct)
 
 
 def accuracy_table(C: Classifiers, Q: profiles.Profile) -> pd.DataFrame:
