@@ -229,6 +229,24 @@ def test_concept_cnn_is_translation_invariant_and_cached_apart():
     assert cache_key(ConceptClassifierConfig(**kw)) != cache_key(ClassifierConfig(**kw))
 
 
+def test_concept_cnn_scores_large_batches_in_chunks_with_the_same_logits():
+    """Inference without gradients runs in EVAL_CHUNK-image chunks; the logits equal one pass over the batch (as in
+    training mode or with gradients, where nothing is split), and the weights sit channels-last."""
+    from genxai.trains.concept_cnn import ConceptCNN
+
+    torch.manual_seed(0)
+    m = ConceptCNN(3, 2, width=4, space_to_depth=2).eval()
+    x = torch.randn(2 * ConceptCNN.EVAL_CHUNK + 5, 3, 32, 32)
+    calls = []
+    m.body.register_forward_hook(lambda mod, inp, out: calls.append(len(inp[0])))
+    with torch.no_grad():
+        chunked = m(x)
+    assert calls == [ConceptCNN.EVAL_CHUNK] * 2 + [5]
+    whole = m(x).detach()  # gradients on: one pass
+    assert calls[-1] == len(x) and torch.allclose(chunked, whole, atol=1e-5)
+    assert m.body[0].weight.is_contiguous(memory_format=torch.channels_last)
+
+
 def test_concept_cnn_space_to_depth_stem_is_lossless_and_checks_the_size():
     """The k x k stem only rearranges pixels (PixelShuffle undoes it), so a k-times render keeps every
     pixel; the first conv sees k*k times the channels; a size that k does not divide is refused."""
