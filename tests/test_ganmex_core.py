@@ -284,6 +284,36 @@ def test_networks_shapes_and_identity_start():
     assert Critic(1, 32, dim=4)(torch.zeros(3, 1, 32, 32))[1] is None
 
 
+def test_conditional_critic_starts_unconditional_and_then_scores_the_claimed_class():
+    torch.manual_seed(0)
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    plain, cond = Critic(1, 28, dim=4), Critic(1, 28, dim=4, conditional=3)
+    cond.load_state_dict({**cond.state_dict(), **plain.state_dict()})
+    a, b = torch.tensor([0, 1, 2, 0]), torch.tensor([2, 2, 1, 1])
+    # zero-initialised class embedding: at the start the class changes nothing
+    assert torch.allclose(cond(x, a)[0], plain(x)[0]) and torch.allclose(cond(x, b)[0], plain(x)[0])
+    with torch.no_grad():
+        cond.embed.weight.normal_()
+    assert not torch.allclose(cond(x, a)[0], cond(x, b)[0])  # the same images, other claimed classes
+    with pytest.raises(ValueError, match="critic\\(images, classes\\)"):
+        cond(x)
+
+
+def test_images_of_class_draws_only_the_requested_class_and_all_of_it():
+    from genxai.ganmex.gan import images_of_class
+
+    labels = torch.tensor([2, 0, 1, 2, 0, 2, 1, 0, 2])
+    classes = torch.tensor([0, 2, 1] * 400)
+    idx = images_of_class(labels, classes, torch.Generator().manual_seed(0))
+    assert torch.equal(labels[idx], classes)
+    for c in range(3):  # uniform over the class's images: every one is drawn
+        assert set(idx[classes == c].tolist()) == set((labels == c).nonzero().flatten().tolist())
+    again = images_of_class(labels, classes, torch.Generator().manual_seed(0))
+    assert torch.equal(idx, again)
+    with pytest.raises(ValueError, match="no training images of class"):
+        images_of_class(torch.tensor([0, 0, 1]), torch.tensor([2]), torch.Generator())
+
+
 def test_change_outside_over_inside_on_a_toy_image_with_a_known_answer():
     x = torch.zeros(2, 3, 4, 4)
     mask = torch.zeros(2, 4, 4, dtype=torch.bool)

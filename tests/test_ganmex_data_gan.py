@@ -165,10 +165,84 @@ def test_gan_variants_train_and_finetune(tiny_gan):
         replace(cfg, adversarial="log", steps=4, steps_per_epoch=2, lambda_rec=1.0),
         replace(cfg, standalone=True, steps=4, steps_per_epoch=2),
         replace(cfg, randomised_layers=2, finetune_steps=3),
+        replace(cfg, critic_conditional=True, steps=4, steps_per_epoch=2),
     ):
         out = get_or_train(variant, progress=False)
         assert out.record["history"] and all(np.isfinite(v) for v in out.record["history"][-1].values())
     sa = get_or_train(replace(cfg, standalone=True, steps=4, steps_per_epoch=2), progress=False).model
     assert sa.critic.cls is not None and gm.model.critic.cls is None
+    cond = get_or_train(replace(cfg, critic_conditional=True, steps=4, steps_per_epoch=2), progress=False).model
+    assert cond.critic.embed is not None and gm.model.critic.embed is None
     with pytest.raises(ValueError, match="adversarial"):
         replace(cfg, adversarial="hinge")
+
+
+def test_conditional_critic_sees_real_images_of_the_requested_class(tiny_gan, monkeypatch):
+    """With ``critic_conditional`` the critic's real side is a training image of c_t, not the input."""
+    from dataclasses import replace
+
+    from genxai.ganmex import GANMEXConfig
+    from genxai.models import get_or_train
+
+    cfg, _, _ = tiny_gan
+    seen = []
+    step = GANMEXConfig._d_step
+
+    def spy(self, G, D, opt_d, x, y, c_t, real):
+        seen.append((x.clone(), y.clone(), c_t.clone(), real.clone()))
+        return step(self, G, D, opt_d, x, y, c_t, real)
+
+    monkeypatch.setattr(GANMEXConfig, "_d_step", spy)
+    cond = replace(cfg, critic_conditional=True, steps=3, steps_per_epoch=3, seed=5)
+    get_or_train(cond, progress=False)
+    train = cond.data()
+    flat = train.images.flatten(1)
+    assert len(seen) == 3
+    for x, y, c_t, real in seen:
+        assert (c_t != y).any() and not torch.equal(real, x)  # some requests change the class: real is not x
+        # each real image is a training image, and its label is the requested class
+        match = (real.flatten(1)[:, None, :] == flat[None]).all(-1)
+        assert match.any(1).all()
+        assert torch.equal(train.labels[match.float().argmax(1)], c_t)
+
+
+def test_averaged_generator_is_the_final_one_and_a_killed_run_resumes_to_it(tiny_gan, monkeypatch):
+    """``ema``: the generator that comes out holds the average of its iterates, not the last one, and the average
+    is part of the checkpoint, so a run killed after one epoch resumes to the same weights."""
+    from dataclasses import replace
+
+    from genxai import train
+    from genxai.models import cache, get_or_train
+
+    cfg, _, _ = tiny_gan
+    avg = replace(cfg, ema=0.5, steps=6, steps_per_epoch=3, seed=7)
+    last = replace(avg, ema=0.0)
+    ref = get_or_train(avg, progress=False, retrain=True).model
+    plain = get_or_train(last, progress=False, retrain=True).model
+    for k, v in ref.generator.state_dict().items():
+        assert torch.equal(v, ref.average.module.state_dict()[k]), k
+    # the same draws and updates: only the averaging differs, so the weights do
+    assert any(not torch.equal(v, plain.generator.state_dict()[k]) for k, v in ref.generator.state_dict().items())
+    assert int(ref.average.n_averaged) == 6
+
+    weights, sidecar, partial = cache.cache_paths(avg)
+    weights.unlink()
+    sidecar.unlink()
+    original_fit = train.Trainer.fit
+
+    def killed_fit(self, epoch_fn):
+        def dying(epoch):
+            if epoch == 1:
+                raise KeyboardInterrupt
+            return epoch_fn(epoch)
+
+        return original_fit(self, dying)
+
+    monkeypatch.setattr(train.Trainer, "fit", killed_fit)
+    with pytest.raises(KeyboardInterrupt):
+        get_or_train(avg, progress=False)
+    assert partial.exists()
+    monkeypatch.setattr(train.Trainer, "fit", original_fit)
+    resumed = get_or_train(avg, progress=False).model.state_dict()
+    for k, v in ref.state_dict().items():
+        assert torch.equal(v, resumed[k]), k

@@ -15,6 +15,9 @@ Ablations are switches of the same trainer:
 * ``standalone=True`` (Fig. 5A): S is *not* used; StarGAN's D_cls head is trained jointly from
   scratch on real labels (Eq. 4) and the generator's class term uses it (Eq. 5).
 * ``lambda_sim`` / ``lambda_rec`` set to 0 give the S, R and none variants (Fig. 5B).
+* ``critic_conditional=True`` (ours, not the paper's): the critic judges (image, class) pairs, real images of
+  c_t against G(x, c_t), so the generator is pushed towards a realistic image *of the target class*, not just a
+  realistic image the classifier reads as c_t (see :class:`.networks.Critic`).
 * ``randomised_layers=k`` (Fig. 3): fine-tune the trained GANMEX for ``finetune_steps`` against a
   copy of the classifier whose top k layers are randomised (see :mod:`.randomisation`), so the
   baseline follows the randomised model, as the paper's GANMEX baselines do.
@@ -30,6 +33,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..models import ClassifierConfig, ModelConfig, get_or_train
 from ..models.gan_parts import freeze, gradient_penalty
@@ -37,11 +41,19 @@ from . import networks, randomisation
 
 
 class GANMEXModel(nn.Module):
-    """Container of the generator and the critic; calling it runs the generator."""
+    """Container of the generator and the critic; calling it runs the generator.
 
-    def __init__(self, generator: networks.Generator, critic: networks.Critic):
+    With ``ema`` (a decay) it also holds an exponential moving average of the generator's weights
+    (``torch.optim.swa_utils.AveragedModel``), updated after every generator step; it is part of the state, so a
+    resumed run continues the same average.  When training ends the generator takes the averaged weights.
+    """
+
+    def __init__(self, generator: networks.Generator, critic: networks.Critic, ema: float = 0.0):
         super().__init__()
         self.generator, self.critic = generator, critic
+        self.average = (
+            AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema), use_buffers=True) if ema else None
+        )
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         return self.generator(x, c)
@@ -73,6 +85,8 @@ class GANMEXConfig(ModelConfig):
     lr_g: float = 1e-3  # Adam (code: 2e-5 / 1e-4 for 1M steps; we run a few hundred)
     lr_d: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)
+    ema: float = 0.0  # ours: decay of an average of G's weights used as the final generator (0: last iterate)
+    critic_conditional: bool = False  # ours: a projection critic on (image, class); real images of c_t
     standalone: bool = False  # Fig. 5A: class discriminator trained jointly instead of S
     randomised_layers: int = 0  # Fig. 3: fine-tune against the top-k-randomised classifier
     randomise_seed: int = 0
@@ -94,7 +108,14 @@ class GANMEXConfig(ModelConfig):
         c, h, _ = test.shape
         return GANMEXModel(
             networks.Generator(c, test.n_classes, self.dim, self.n_res, self.residual),
-            networks.Critic(c, h, self.dim, test.n_classes if self.standalone else None),
+            networks.Critic(
+                c,
+                h,
+                self.dim,
+                test.n_classes if self.standalone else None,
+                conditional=test.n_classes if self.critic_conditional else None,
+            ),
+            ema=self.ema,
         )
 
     def target_classifier(self, device: torch.device) -> nn.Module | None:
@@ -139,20 +160,29 @@ class GANMEXConfig(ModelConfig):
             idx_all = torch.randint(len(train), (n_steps, self.batch_size), generator=g)
             targets = torch.randint(n_cls, (n_steps, self.batch_size), generator=g)
             # several processes (genxai.ddp): each its share of every batch
+            real_all = targets
+            if self.critic_conditional:  # drawn after the other draws: the unconditional stream is unchanged
+                real_all = images_of_class(train.labels, targets, g)
             idx_all, targets = trainer.shard(idx_all, dim=1), trainer.shard(targets, dim=1)
+            real_all = trainer.shard(real_all, dim=1)
             sums: dict[str, float] = {}
             for s in range(n_steps):
                 x = train.images[idx_all[s]].to(device)
                 y = train.labels[idx_all[s]].to(device)
                 c_t = targets[s].to(device)
-                logs = self._d_step(G, D, opt_d, x, y, c_t)
+                real = train.images[real_all[s]].to(device) if self.critic_conditional else x
+                logs = self._d_step(G, D, opt_d, x, y, c_t, real)
                 if s % self.n_critic == 0:
                     logs.update(self._g_step(G, D, clf, opt_g, x, y, c_t))
+                    if model.average is not None:
+                        model.average.update_parameters(G)
                 for k, v in logs.items():
                     sums[k] = sums.get(k, 0.0) + v
             return {k: v / n_steps for k, v in sums.items()}
 
         history = trainer.fit(epoch_fn)
+        if model.average is not None:
+            G.load_state_dict(model.average.module.state_dict())
         return {
             "metrics": evaluate(
                 model.generator,
@@ -164,16 +194,22 @@ class GANMEXConfig(ModelConfig):
         }
 
     # ------------------------------------------------------------------ steps
-    def _d_step(self, G, D, opt_d, x, y, c_t) -> dict[str, float]:
+    def _critic(self, D, c_t):
+        """D as the loss terms call it: on (image, c_t) pairs when the critic is conditional."""
+        return (lambda z: D(z, c_t)) if self.critic_conditional else D
+
+    def _d_step(self, G, D, opt_d, x, y, c_t, real) -> dict[str, float]:
+        """``real``: the critic's real images (``x`` itself, or images of class c_t for a conditional critic)."""
         with torch.no_grad():
             fake = G(x, c_t)
-        src_real, cls_real = D(x)
-        src_fake, _ = D(fake)
+        critic = self._critic(D, c_t)
+        src_real, cls_real = critic(real)
+        src_fake, _ = critic(fake)
         if self.adversarial == "wgan-gp":
             loss = (
                 src_fake.mean()
                 - src_real.mean()
-                + self.lambda_gp * gradient_penalty(D, x, fake, score=lambda out: out[0])
+                + self.lambda_gp * gradient_penalty(critic, real, fake, score=lambda out: out[0])
             )
         else:
             loss = F.softplus(-src_real).mean() + F.softplus(src_fake).mean()
@@ -186,7 +222,7 @@ class GANMEXConfig(ModelConfig):
 
     def _g_step(self, G, D, clf, opt_g, x, y, c_t) -> dict[str, float]:
         fake = G(x, c_t)
-        src_fake, cls_fake = D(fake)
+        src_fake, cls_fake = self._critic(D, c_t)(fake)
         adv = -src_fake.mean() if self.adversarial == "wgan-gp" else F.softplus(-src_fake).mean()
         logits = cls_fake if self.standalone else clf(fake)
         cls = F.cross_entropy(logits, c_t)
@@ -206,6 +242,25 @@ class GANMEXConfig(ModelConfig):
             "rec": float(rec.detach()),
             "hit": float((logits.argmax(1) == c_t).float().mean()),
         }
+
+
+def images_of_class(labels: torch.Tensor, classes: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Indices into ``labels``, one per entry of ``classes``, each drawn uniformly among the images of that class.
+
+    The conditional critic's real side: a real image of the class the generator was asked for.
+    """
+    n_cls = int(max(int(labels.max()), int(classes.max())) + 1)
+    counts = torch.bincount(labels, minlength=n_cls)
+    missing = sorted({int(c) for c in classes.unique() if counts[c] == 0})
+    if missing:
+        raise ValueError(
+            f"no training images of class(es) {missing} for the conditional critic: use a larger n_train "
+            "or critic_conditional=False"
+        )
+    order = torch.argsort(labels, stable=True)
+    starts = torch.cumsum(counts, 0) - counts
+    u = torch.rand(classes.shape, generator=generator)
+    return order[starts[classes] + (u * counts[classes]).long().clamp_max(counts[classes] - 1)]
 
 
 @torch.no_grad()

@@ -11,7 +11,9 @@ Widths and the number of residual blocks are parameters, because the official 64
 ``Critic`` is StarGAN's PatchGAN D_src (LeakyReLU 0.01, no normalisation, as WGAN-GP needs),
 two stride-2 convs instead of six (the official depth would shrink 28 px below one pixel).  With
 ``n_classes`` set it also has StarGAN's D_cls head, used only by the *stand-alone* ablation
-(Fig. 5A): GANMEX proper replaces D_cls by the frozen classifier.
+(Fig. 5A): GANMEX proper replaces D_cls by the frozen classifier.  With ``conditional`` set it scores
+(image, class) pairs by projection (Miyato & Koyama 2018): each patch's score gains the inner product of its
+features with an embedding of the claimed class, so a realistic digit of the *wrong* class scores as fake.
 """
 
 from __future__ import annotations
@@ -76,18 +78,30 @@ class Generator(nn.Module):
 
 
 class Critic(nn.Module):
-    """PatchGAN D_src (and optional D_cls head): returns (src scores (N,), class logits or None)."""
+    """PatchGAN D_src (and optional D_cls head): returns (src scores (N,), class logits or None).
 
-    def __init__(self, channels: int, img_size: int, dim: int = 32, n_classes: int | None = None):
+    ``conditional=k`` adds a projection term for k classes: call it as ``critic(x, c)``.
+    """
+
+    def __init__(
+        self, channels: int, img_size: int, dim: int = 32, n_classes: int | None = None, conditional: int | None = None
+    ):
         super().__init__()
         self.trunk = nn.Sequential(
             nn.Conv2d(channels, dim, 4, 2, 1), nn.LeakyReLU(0.01), nn.Conv2d(dim, 2 * dim, 4, 2, 1), nn.LeakyReLU(0.01)
         )
         self.src = nn.Conv2d(2 * dim, 1, 3, padding=1)
         self.cls = nn.Conv2d(2 * dim, n_classes, img_size // 4) if n_classes else None
+        self.embed = nn.Embedding(conditional, 2 * dim) if conditional else None
+        if self.embed is not None:  # start as the unconditional critic
+            nn.init.zeros_(self.embed.weight)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         h = self.trunk(x)
         src = self.src(h).mean(dim=(1, 2, 3))
+        if self.embed is not None:
+            if c is None:
+                raise ValueError("this critic is class-conditional: call it as critic(images, classes)")
+            src = src + (self.embed(c.long())[:, :, None, None] * h).sum(1).mean(dim=(1, 2))
         cls = self.cls(h).flatten(1) if self.cls is not None else None
         return src, cls
