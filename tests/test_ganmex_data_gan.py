@@ -246,3 +246,19 @@ def test_averaged_generator_is_the_final_one_and_a_killed_run_resumes_to_it(tiny
     resumed = get_or_train(avg, progress=False).model.state_dict()
     for k, v in ref.state_dict().items():
         assert torch.equal(v, resumed[k]), k
+
+
+def test_a_randomised_fine_tuning_of_an_averaged_generator_keeps_its_last_iterate(tiny_gan):
+    """Fig. 3's fine-tunings run a few steps: an average with a long memory would return the intact classifier's
+    generator nearly unchanged.  Adam moves a weight by about lr per step, the average by (1 - ema) of that."""
+    from dataclasses import replace
+
+    from genxai.models import get_or_train
+
+    cfg, _, _ = tiny_gan
+    base_cfg = replace(cfg, ema=0.999, steps=4, steps_per_epoch=2, seed=3)
+    base = get_or_train(base_cfg, progress=False).model
+    tuned = get_or_train(replace(base_cfg, randomised_layers=2, finetune_steps=3), progress=False).model
+    assert tuned.average is None
+    moved = max(float((a - b).abs().max()) for a, b in zip(tuned.generator.parameters(), base.generator.parameters()))
+    assert moved > 0.5 * base_cfg.lr_g, moved  # the average would move about 1e-3 times as far

@@ -85,7 +85,8 @@ class GANMEXConfig(ModelConfig):
     lr_g: float = 1e-3  # Adam (code: 2e-5 / 1e-4 for 1M steps; we run a few hundred)
     lr_d: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)
-    ema: float = 0.0  # ours: decay of an average of G's weights used as the final generator (0: last iterate)
+    ema: float = 0.0  # ours: decay of an average of G's weights used as the final generator (0: last iterate;
+    # a randomised_layers fine-tuning always keeps its last iterate)
     critic_conditional: bool = False  # ours: a projection critic on (image, class); real images of c_t
     standalone: bool = False  # Fig. 5A: class discriminator trained jointly instead of S
     randomised_layers: int = 0  # Fig. 3: fine-tune against the top-k-randomised classifier
@@ -115,7 +116,9 @@ class GANMEXConfig(ModelConfig):
                 test.n_classes if self.standalone else None,
                 conditional=test.n_classes if self.critic_conditional else None,
             ),
-            ema=self.ema,
+            # a fine-tuning of a few dozen steps against a randomised classifier: an average over ~1/(1 - ema)
+            # steps would hand back the intact classifier's generator, so fine-tuned generators are the last iterate
+            ema=0.0 if self.randomised_layers else self.ema,
         )
 
     def target_classifier(self, device: torch.device) -> nn.Module | None:
@@ -135,7 +138,8 @@ class GANMEXConfig(ModelConfig):
             # Start from the GANMEX of the intact classifier: retraining from scratch per layer
             # would multiply the cost by the number of layers.
             base = get_or_train(replace(self, randomised_layers=0), device, progress=progress)
-            model.load_state_dict(base.model.state_dict())
+            model.generator.load_state_dict(base.model.generator.state_dict())  # the averaged one, if averaged
+            model.critic.load_state_dict(base.model.critic.state_dict())
             steps = self.finetune_steps
         train = self.data()
         clf = self.target_classifier(device)
