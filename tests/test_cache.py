@@ -2,6 +2,7 @@ import json
 
 import pytest
 import torch
+from helpers_training import kill_after_first_epoch
 
 from genxai.models import ClassifierConfig, cache, ensure_logits, get_or_train, is_cached, load_cached
 
@@ -56,23 +57,8 @@ def test_killed_training_resumes_to_the_same_model(tmp_genxai, monkeypatch):
     weights.unlink()
     sidecar.unlink()
 
-    from genxai import train
-
-    original_fit = train.Trainer.fit
-
-    def killed_fit(self, epoch_fn):
-        def dying(epoch):
-            if epoch == 1:
-                raise KeyboardInterrupt
-            return epoch_fn(epoch)
-
-        return original_fit(self, dying)
-
-    monkeypatch.setattr(train.Trainer, "fit", killed_fit)
-    with pytest.raises(KeyboardInterrupt):
-        get_or_train(cfg, progress=False)
+    kill_after_first_epoch(monkeypatch, cfg)
     assert partial.exists() and not weights.exists()
-    monkeypatch.setattr(train.Trainer, "fit", original_fit)
     resumed = get_or_train(cfg, progress=False).model.state_dict()
     assert not partial.exists()
     for k in reference:

@@ -8,8 +8,9 @@ import os
 
 import pytest
 import torch
+from helpers_training import kill_after_first_epoch
 
-from genxai import paths, train
+from genxai import paths
 from genxai.models import ClassifierConfig, cache, get_or_train
 from genxai.repro import write_json
 
@@ -28,23 +29,6 @@ def _umask_mode() -> int:
 def _halve(path):
     raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) // 2])
-
-
-def _kill_after_first_epoch(monkeypatch, cfg):
-    original = train.Trainer.fit
-
-    def killed_fit(self, epoch_fn):
-        def dying(epoch):
-            if epoch == 1:
-                raise KeyboardInterrupt
-            return epoch_fn(epoch)
-
-        return original(self, dying)
-
-    monkeypatch.setattr(train.Trainer, "fit", killed_fit)
-    with pytest.raises(KeyboardInterrupt):
-        get_or_train(cfg, progress=False)
-    monkeypatch.setattr(train.Trainer, "fit", original)
 
 
 def test_results_and_checkpoints_get_normal_file_modes(tmp_genxai):
@@ -84,7 +68,7 @@ def test_a_truncated_partial_is_quarantined_and_training_restarts(tmp_genxai, mo
     weights, sidecar, partial = cache.cache_paths(cfg)
     weights.unlink()
     sidecar.unlink()
-    _kill_after_first_epoch(monkeypatch, cfg)
+    kill_after_first_epoch(monkeypatch, cfg)
     assert partial.exists()
     _halve(partial)
     with pytest.warns(UserWarning, match=f"{partial.name}.*could not be read"):
@@ -96,7 +80,7 @@ def test_a_truncated_partial_is_quarantined_and_training_restarts(tmp_genxai, mo
 
 def test_a_resumed_model_records_the_resume_in_its_sidecar(tmp_genxai, monkeypatch):
     cfg = _cfg(epochs=3)
-    _kill_after_first_epoch(monkeypatch, cfg)
+    kill_after_first_epoch(monkeypatch, cfg)
     resumed = get_or_train(cfg, progress=False)
     record = json.loads(resumed.path.with_suffix(".json").read_text())
     assert record["resumed"]["from_epoch"] == 1 and record["resumed"]["wall_time_s_before"] > 0

@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from helpers_training import kill_after_first_epoch
 
 from genxai import data
 from genxai.data.bam_like import pair_kind
@@ -211,7 +212,6 @@ def test_averaged_generator_is_the_final_one_and_a_killed_run_resumes_to_it(tiny
     is part of the checkpoint, so a run killed after one epoch resumes to the same weights."""
     from dataclasses import replace
 
-    from genxai import train
     from genxai.models import cache, get_or_train
 
     cfg, _, _ = tiny_gan
@@ -228,21 +228,8 @@ def test_averaged_generator_is_the_final_one_and_a_killed_run_resumes_to_it(tiny
     weights, sidecar, partial = cache.cache_paths(avg)
     weights.unlink()
     sidecar.unlink()
-    original_fit = train.Trainer.fit
-
-    def killed_fit(self, epoch_fn):
-        def dying(epoch):
-            if epoch == 1:
-                raise KeyboardInterrupt
-            return epoch_fn(epoch)
-
-        return original_fit(self, dying)
-
-    monkeypatch.setattr(train.Trainer, "fit", killed_fit)
-    with pytest.raises(KeyboardInterrupt):
-        get_or_train(avg, progress=False)
+    kill_after_first_epoch(monkeypatch, avg)
     assert partial.exists()
-    monkeypatch.setattr(train.Trainer, "fit", original_fit)
     resumed = get_or_train(avg, progress=False).model.state_dict()
     for k, v in ref.state_dict().items():
         assert torch.equal(v, resumed[k]), k
