@@ -163,18 +163,17 @@ class GANMEXConfig(ModelConfig):
             n_steps = min(self.steps_per_epoch, steps - epoch * self.steps_per_epoch)
             idx_all = torch.randint(len(train), (n_steps, self.batch_size), generator=g)
             targets = torch.randint(n_cls, (n_steps, self.batch_size), generator=g)
+            # the critic's real images: the inputs themselves, or (conditional critic) training images of the
+            # requested classes, drawn after the other draws so that the unconditional stream is unchanged
+            real_all = images_of_class(train.labels, targets, g) if self.critic_conditional else idx_all
             # several processes (genxai.ddp): each its share of every batch
-            real_all = targets
-            if self.critic_conditional:  # drawn after the other draws: the unconditional stream is unchanged
-                real_all = images_of_class(train.labels, targets, g)
-            idx_all, targets = trainer.shard(idx_all, dim=1), trainer.shard(targets, dim=1)
-            real_all = trainer.shard(real_all, dim=1)
+            idx_all, targets, real_all = (trainer.shard(t, dim=1) for t in (idx_all, targets, real_all))
             sums: dict[str, float] = {}
             for s in range(n_steps):
                 x = train.images[idx_all[s]].to(device)
                 y = train.labels[idx_all[s]].to(device)
                 c_t = targets[s].to(device)
-                real = train.images[real_all[s]].to(device) if self.critic_conditional else x
+                real = train.images[real_all[s]].to(device)
                 logs = self._d_step(G, D, opt_d, x, y, c_t, real)
                 if s % self.n_critic == 0:
                     logs.update(self._g_step(G, D, clf, opt_g, x, y, c_t))
