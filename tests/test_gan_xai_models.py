@@ -286,3 +286,53 @@ def test_attention_input_columns_read_the_block_input_and_leave_the_generator_as
     assert out["feature_norm"] == pytest.approx(x.norm(dim=1).mean((0, 1)).tolist(), rel=1e-5)
     assert out["key_norm"] == pytest.approx(G.attn.key(x).norm(dim=1).mean((0, 1)).tolist(), rel=1e-5)
     assert len(out["key_norm"]) == 14
+
+
+def test_resize_upsampling_treats_every_column_alike_where_the_transposed_convolution_does_not():
+    """The cause of the border and checkerboard attention (docs/gan_xai.md): on a constant input a stride-2
+    transposed convolution answers differently on odd and even columns and on the border columns; the
+    resize-convolution (nearest upsampling, 3x3 conv with replicated borders) answers the same everywhere."""
+    from genxai.gan_xai.gan import _upsample
+
+    torch.manual_seed(0)
+    flat = torch.ones(1, 8, 7, 7)
+    with torch.no_grad():
+        t = _upsample(8, 4, "transposed")(flat)
+        r = _upsample(8, 4, "resize")(flat)
+    assert t.shape == r.shape == (1, 4, 14, 14)
+    t_cols = t.mean(dim=(0, 1, 2))
+    interior = t_cols[1:-1]
+    assert (interior[0::2] - interior[1::2]).abs().min() > 1e-3  # parity: odd and even columns differ
+    assert (t_cols[[0, -1]] - interior.mean()).abs().min() > 1e-3  # the borders differ from the interior
+    assert torch.allclose(r, r[..., :1, :1].expand_as(r), atol=1e-6)  # one value per channel everywhere
+
+
+def test_generator_rejects_an_unknown_upsampling_and_keeps_the_pixel_convention_with_resize():
+    with pytest.raises(ValueError, match="upsample must be one of"):
+        Generator(8, upsample="bilinear")
+    torch.manual_seed(0)
+    G = Generator(8, n_classes=10, width=4, upsample="resize").eval()
+    x = G(torch.randn(3, 8), labels=torch.tensor([0, 1, 2]))
+    assert x.shape == (3, 1, 28, 28) and x.dtype == torch.float32 and x.abs().max() <= 1
+
+
+def test_generator_of_finds_the_one_thread_gan_from_a_two_thread_caller(tmp_path, monkeypatch):
+    """The notebooks train GANs in one-thread processes; a two-thread caller must get that model, not train
+    another (the cache keys a CPU model by its thread count)."""
+    from genxai.gan_xai import generator_of
+    from genxai.models import get_or_train
+    from genxai.paths import cache_dir
+
+    monkeypatch.setenv("GENXAI_CACHE_DIR", str(tmp_path))  # a private model cache; the data stay where they are
+    cfg = GANConfig(n_train=64, epochs=1, width=4, latent_dim=8, batch_size=32)
+    trained = get_or_train(cfg, progress=False, threads=1).model.G
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        G = generator_of(cfg, progress=False)
+    finally:
+        torch.set_num_threads(before)
+    assert len(list((cache_dir("models") / cfg.family).glob("*.pt"))) == 1  # nothing trained a second time
+    z = torch.randn(2, 8)
+    with torch.no_grad():
+        assert torch.equal(G.eval()(z), trained.eval()(z))

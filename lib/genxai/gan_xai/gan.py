@@ -22,6 +22,22 @@ from ..models.cache import ModelConfig
 from ..models.gan_parts import freeze
 from .attention import SelfAttention
 
+#: How G builds the 14x14 grid that its attention block reads: "transposed", a stride-2 4x4 transposed convolution
+#: (DCGAN); "resize", nearest-neighbour upsampling then a 3x3 convolution with replicated borders (Odena et al. 2016).
+#: The transposed convolution gives odd and even output columns different kernel taps and the first and last rows
+#: and columns one tap per axis instead of two, so some keys stand out on every image, and a query with nothing to
+#: look at attends to them (docs/gan_xai.md, attention maps).
+UPSAMPLE = ("transposed", "resize")
+
+
+def _upsample(c_in: int, c_out: int, kind: str) -> nn.Module:
+    """Double the resolution: a transposed convolution or a resize-convolution (see :data:`UPSAMPLE`)."""
+    if kind == "transposed":
+        return nn.ConvTranspose2d(c_in, c_out, 4, 2, 1)
+    return nn.Sequential(
+        nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, padding_mode="replicate")
+    )
+
 
 class Generator(nn.Module):
     """z (and a label) -> image in [-1, 1]; implements :class:`~genxai.gan_xai.protocol.LatentGenerator`."""
@@ -35,8 +51,11 @@ class Generator(nn.Module):
         attention: bool = True,
         channels: int = 1,
         hidden: int = 0,
+        upsample: str = "transposed",
     ):
         super().__init__()
+        if upsample not in UPSAMPLE:
+            raise ValueError(f"upsample must be one of {UPSAMPLE}, got {upsample!r}")
         self.latent_dim, self.n_classes, self.channels = latent_dim, n_classes, channels
         self.embed = nn.Embedding(n_classes, embed_dim) if n_classes else None
         w = width
@@ -46,7 +65,7 @@ class Generator(nn.Module):
         self.fc = nn.Sequential(
             *pre, nn.Linear(hidden or d_in, 2 * w * 7 * 7), nn.BatchNorm1d(2 * w * 7 * 7), nn.ReLU()
         )
-        self.up1 = nn.Sequential(nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.BatchNorm2d(w), nn.ReLU())
+        self.up1 = nn.Sequential(_upsample(2 * w, w, upsample), nn.BatchNorm2d(w), nn.ReLU())
         self.attn = SelfAttention(w) if attention else nn.Identity()
         self.up2 = nn.ConvTranspose2d(w, channels, 4, 2, 1)
         self._w = w
@@ -139,6 +158,7 @@ class GANConfig(ModelConfig):
     embed_dim: int = 16  # label-embedding size (CGAN)
     width: int = 64  # base channel count of G and D
     attention: bool = True  # SAGAN blocks in G (14x14) and D (7x7)
+    upsample: str = "transposed"  # how G builds its 14x14 grid: "transposed" (DCGAN) or "resize" (ours; UPSAMPLE)
     epochs: int = 20
     batch_size: int = 64
     lr: float = 2e-4  # Adam, DCGAN's setting
@@ -150,7 +170,9 @@ class GANConfig(ModelConfig):
 
     def build(self) -> GANPair:
         return GANPair(
-            Generator(self.latent_dim, self.n_classes(), self.embed_dim, self.width, self.attention),
+            Generator(
+                self.latent_dim, self.n_classes(), self.embed_dim, self.width, self.attention, upsample=self.upsample
+            ),
             Discriminator(self.n_classes(), self.width, self.attention),
         )
 
@@ -202,8 +224,16 @@ class GANConfig(ModelConfig):
         }
 
 
-def generator_of(config: GANConfig, device: str | torch.device = "cpu", progress: bool = True) -> Generator:
-    """The trained, frozen generator of ``config`` (trained and cached on first use)."""
+def generator_of(
+    config: GANConfig, device: str | torch.device = "cpu", progress: bool = True, threads: int | None = 1
+) -> Generator:
+    """The trained, frozen generator of ``config`` (trained and cached on first use).
+
+    On a CPU the cache keys a model by the thread count that trained it.  The notebooks train their GANs one per
+    one-thread process (:func:`~genxai.models.parallel.get_or_train_many`), so this looks them up at one thread
+    whatever the caller's count: a direction model trained in a two-thread process then walks the same GAN as the
+    figures instead of training another.  ``threads=None``: the caller's count.
+    """
     from ..models import get_or_train
 
-    return freeze(get_or_train(config, device=device, progress=progress).model.G)
+    return freeze(get_or_train(config, device=device, progress=progress, threads=threads).model.G)

@@ -164,8 +164,8 @@ def attention_input_columns(G: nn.Module, z: torch.Tensor, block: int = 0, **con
     """Per column of the attention grid: the mean norm of the block's input features and of its keys.
 
     A position whose key stands out from every other (large norm, same for every image) is where a query with
-    nothing to look at puts its attention; in these generators the grid comes from a stride-2 transposed
-    convolution, whose first and last rows and columns get one kernel tap per axis instead of two.
+    nothing to look at puts its attention; where the grid comes from a stride-2 transposed convolution
+    (``upsample="transposed"``), its first and last rows and columns get one kernel tap per axis instead of two.
     """
     from .attention import attention_blocks
 
