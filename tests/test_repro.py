@@ -115,3 +115,18 @@ def test_git_dirty_ignores_regenerated_results_but_not_code(tmp_path, monkeypatc
     assert repro.git_sha()[1] is False
     (tmp_path / "lib" / "code.py").write_text("x = 2\n")  # an uncommitted code change
     assert repro.git_sha()[1] is True
+
+
+def test_files_written_under_a_recorder_path_are_listed_as_the_runs_outputs(tmp_genxai):
+    """An output written without one of the recorder's writers (a folder of study items) is still credited to the
+    notebook that wrote it; a path nothing was written to is not listed."""
+    rec = recorder.RunRecorder("demo", "smoke")
+    folder = rec.path("items")
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.json").write_text("{}")
+    (folder / "sub" / "b.png").write_bytes(b"png")
+    rec.path("report.txt").write_text("done")
+    rec.path("never_written.csv")
+    run = json.loads(rec.finish().read_text())
+    assert {"items/a.json", "items/sub/b.png", "report.txt"} <= set(run["outputs"])
+    assert "never_written.csv" not in run["outputs"] and "items" not in run["outputs"]

@@ -104,9 +104,13 @@ class RunRecorder:
         self.outdir = Path(outdir) if outdir else paths.run_outdir() or paths.scratch_dir(paper, profile)
         self.outdir.mkdir(parents=True, exist_ok=True)
         self.outputs: list[str] = []
+        self._paths: list[str] = []  # names handed out by path(): listed at finish() with what is under them
         self.started = time.time()
 
     def path(self, name: str) -> Path:
+        """Where to write an output the recorder has no writer for (a file, or a folder of files).  What is under it
+        when the run finishes goes into the run record's outputs, so the manifest credits it to this notebook."""
+        self._paths.append(name)
         return self.outdir / name
 
     def _track(self, path: Path) -> Path:
@@ -260,6 +264,11 @@ class RunRecorder:
         return sorted(out, key=lambda e: (e["family"], e["key"]))
 
     def finish(self) -> Path:
+        for name in self._paths:
+            target = self.outdir / name
+            for f in sorted(target.rglob("*")) if target.is_dir() else [target]:
+                if f.is_file():
+                    self._track(f)
         record = provenance(self.parameters, self.device, self.started)
         record.update(
             paper=self.paper, profile=self.profile, outputs=sorted(self.outputs), models=self.models(), cpu=cpu_info()
