@@ -199,6 +199,36 @@ def test_latent_animations_and_write_items(tmp_path):
     assert load_spec(write_items(tmp_path / "custom", custom).parent).attributes == {"h": ["p", "q"]}
 
 
+def test_a_second_export_replaces_the_items_folder_and_a_failed_one_keeps_it(tmp_path):
+    def anims(attrs, frames=None):
+        return [
+            Animation(
+                attribute=a,
+                image=str(i),
+                cls=0,
+                shift=1.0,
+                frames=torch.zeros(2, 1, 4, 4) if frames is None else frames,
+                group="h",
+            )
+            for a in attrs
+            for i in range(3)
+        ]
+
+    folder = tmp_path / "items"
+    write_items(folder, anims(("p", "q")), scale=1)
+    first = sorted(p.name for p in (folder / "gifs").iterdir())
+    assert len(first) == 6
+    write_items(folder, anims(("q", "r")), scale=1)
+    # the GIFs of attribute "p", which the second export did not find, are gone: every file is in the spec
+    second = sorted(p.name for p in (folder / "gifs").iterdir())
+    assert second == sorted(f"h-{a}-{i}.gif" for a in ("q", "r") for i in range(3))
+    assert load_spec(folder).attributes == {"h": ["q", "r"]}
+    with pytest.raises(ValueError, match="frames must be"):
+        write_items(folder, anims(("s",)) + anims(("t",), frames=torch.zeros(2, 2, 4, 4)), scale=1)
+    assert sorted(p.name for p in (folder / "gifs").iterdir()) == second  # the failed export changed nothing
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["items"]  # and left no temporary folder
+
+
 def test_items_from_a_gan_xai_generator_and_directions(tmp_path):
     # the real classes of genxai.gan_xai (a conditional generator: each image keeps its label), untrained
     from genxai.gan_xai.directions import Deformator

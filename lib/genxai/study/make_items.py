@@ -13,7 +13,10 @@ Two layers:
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,30 +111,58 @@ def latent_animations(
 def write_items(
     out_dir: str | Path, animations: list[Animation], title: str = "Which change is it?", seed: int = 0, scale: int = 4
 ) -> Path:
-    """Write ``gifs/*.gif`` and ``items.json`` into ``out_dir``; returns the spec's path (checked by loading)."""
+    """Write ``gifs/*.gif`` and ``items.json`` as the folder ``out_dir``; returns the spec's path (checked by loading).
+
+    The folder is replaced as a whole: the items are written into a new folder beside it, checked, and only then
+    put in its place, so GIFs of an earlier export (attributes this run did not find) do not linger beside the new
+    spec, and a failed export leaves the previous folder as it was.
+    """
     from ..repro import write_json
     from ..viz import save_gif
 
     if not animations:
         raise ValueError("no animations to write")
     out_dir = Path(out_dir)
-    items = []
-    for anim in animations:
-        durations = anim.durations or [HOLD_MS] * len(anim.frames)
-        item_id = f"{_safe(anim.group)}-{_safe(anim.attribute)}-{_safe(anim.image)}"
-        rel = f"gifs/{item_id}.gif"
-        save_gif(anim.frames, out_dir / rel, duration_ms=durations, scale=scale)
-        items.append(
-            {
-                "id": item_id,
-                "group": anim.group,
-                "attribute": anim.attribute,
-                "image": anim.image,
-                "class": anim.cls,
-                "shift": anim.shift,
-                "gif": rel,
-            }
-        )
-    write_json(out_dir / SPEC_NAME, {"format": FORMAT, "title": title, "seed": seed, "items": items})
-    load_spec(out_dir)  # the same checks the server makes, so a bad export fails here, not in front of people
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    new = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        items = []
+        for anim in animations:
+            durations = anim.durations or [HOLD_MS] * len(anim.frames)
+            item_id = f"{_safe(anim.group)}-{_safe(anim.attribute)}-{_safe(anim.image)}"
+            rel = f"gifs/{item_id}.gif"
+            save_gif(anim.frames, new / rel, duration_ms=durations, scale=scale)
+            items.append(
+                {
+                    "id": item_id,
+                    "group": anim.group,
+                    "attribute": anim.attribute,
+                    "image": anim.image,
+                    "class": anim.cls,
+                    "shift": anim.shift,
+                    "gif": rel,
+                }
+            )
+        write_json(new / SPEC_NAME, {"format": FORMAT, "title": title, "seed": seed, "items": items})
+        load_spec(new)  # the same checks the server makes, so a bad export fails here, not in front of people
+        _replace_folder(new, out_dir)
+    finally:
+        if new.exists():
+            shutil.rmtree(new)
     return out_dir / SPEC_NAME
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Put the folder ``new`` at ``target``.  A folder cannot be renamed over a non-empty one, so an existing
+    ``target`` is first renamed aside and removed after the swap (between the two renames ``target`` is briefly
+    absent, never half-written)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    new.chmod(0o777 & ~mask)  # mkdtemp makes 0700; the results folder gets the usual mode
+    if not target.exists():
+        os.replace(new, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    os.replace(target, old / target.name)
+    os.replace(new, target)
+    shutil.rmtree(old)
