@@ -173,6 +173,34 @@ def test_a_successful_rerun_replaces_files_merges_metrics_and_updates_the_manife
     assert not any(p.name.startswith(".") for p in committed.rglob("*"))  # no staging leftovers
 
 
+def test_a_rerun_removes_the_outputs_its_notebook_no_longer_writes_and_keeps_the_others(project):
+    # 01 writes one item per value of n under items/ (as StylEx's study items depend on the attributes found);
+    # 02 writes a file of its own
+    _notebook(
+        project / "notebooks" / "demo",
+        body="from genxai import recorder\n"
+        "rec = recorder.RunRecorder('demo', profile, parameters=dict(n=n), run_name='run-01_demo')\n"
+        "for i in range(n):\n    rec.path('items').mkdir(exist_ok=True)\n"
+        "    (rec.path('items') / f'item{i}.txt').write_text(str(i))\n"
+        "rec.write_metrics({'n': n})\nrec.finish()",
+    )
+    _notebook(
+        project / "notebooks" / "demo",
+        "02_more.ipynb",
+        body="from genxai import recorder\nrec = recorder.RunRecorder('demo', profile, run_name='run-02_more')\n"
+        "rec.write_json('more.json', {'n': n})\nrec.finish()",
+    )
+    run.reproduce("demo", "cpu", params={"n": 3}, progress=False)
+    out = project / "results" / "demo"
+    assert sorted(p.name for p in (out / "items").iterdir()) == ["item0.txt", "item1.txt", "item2.txt"]
+    run.reproduce("demo", "cpu", params={"n": 1}, progress=False, notebook="01")
+    # item1 and item2 came from the previous run of 01: gone; 02's file and the shared metrics stay
+    assert sorted(p.name for p in (out / "items").iterdir()) == ["item0.txt"]
+    assert (out / "more.json").exists() and (out / "metrics.json").exists()
+    files = {e["path"] for e in json.loads((project / "results" / "MANIFEST.json").read_text())["files"]}
+    assert "demo/items/item0.txt" in files and "demo/items/item1.txt" not in files
+
+
 def test_a_notebook_run_outside_reproduce_writes_to_scratch(tmp_genxai, monkeypatch):
     """In JupyterLab (no GENXAI_OUTDIR) a notebook never writes over committed results."""
     from genxai import recorder

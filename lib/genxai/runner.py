@@ -242,16 +242,38 @@ def promote(paper: str, stage: Path, profile: str, manifest: bool = True) -> lis
         write_json(staged_metrics, merged)
         if (stage / "paper_vs_ours.csv").exists():
             RunRecorder(paper, profile, outdir=stage).paper_vs_ours(merged)
+    stale = _outputs_no_longer_written(target, stage)
     moved = []
     for f in sorted(p for p in stage.rglob("*") if p.is_file() and not p.name.startswith(".")):
         final = target / f.relative_to(stage)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(f, final)
         moved.append(final)
+    for f in stale:
+        f.unlink(missing_ok=True)
     shutil.rmtree(stage, ignore_errors=True)
     if manifest:
         write_manifest(profile, runs_from_results(profile, [paper]))
     return moved
+
+
+def _outputs_no_longer_written(target: Path, stage: Path) -> list[Path]:
+    """Committed files that the previous run of a staged notebook wrote and this run did not, and that no other
+    notebook's run record claims: an output the notebook stopped writing (an attribute AttFind no longer finds, a
+    renamed figure) would otherwise stay in the results folder beside the new ones, as if this run had made it."""
+    staged_records = {p.name: p for p in stage.glob("run-*.json")}
+    if not staged_records:
+        return []
+    new = {p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file()}
+    claimed_elsewhere: set[str] = set()
+    previous: set[str] = set()
+    for record in target.glob("run-*.json"):
+        outputs = set(json.loads(record.read_text()).get("outputs", []))
+        if record.name in staged_records:
+            previous |= outputs
+        else:
+            claimed_elsewhere |= outputs
+    return [target / rel for rel in sorted(previous - new - claimed_elsewhere) if (target / rel).is_file()]
 
 
 def manifest_path(profile: str) -> Path:
