@@ -227,6 +227,12 @@ def test_a_second_export_replaces_the_items_folder_and_a_failed_one_keeps_it(tmp
         write_items(folder, anims(("s",)) + anims(("t",), frames=torch.zeros(2, 2, 4, 4)), scale=1)
     assert sorted(p.name for p in (folder / "gifs").iterdir()) == second  # the failed export changed nothing
     assert sorted(p.name for p in tmp_path.iterdir()) == ["items"]  # and left no temporary folder
+    # a folder holding anything else is never replaced
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    with pytest.raises(ValueError, match="not a study-items folder"):
+        write_items(tmp_path / "mine", anims(("p",)), scale=1)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
 
 
 def test_items_from_a_gan_xai_generator_and_directions(tmp_path):

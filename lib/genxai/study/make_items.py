@@ -123,6 +123,12 @@ def write_items(
     if not animations:
         raise ValueError("no animations to write")
     out_dir = Path(out_dir)
+    if out_dir.exists() and not _is_items_folder(out_dir):
+        # the folder is replaced whole: never one that holds anything but an earlier export (`--out ~/Documents`)
+        raise ValueError(
+            f"{out_dir} exists and is not a study-items folder (only {SPEC_NAME} and gifs/ may be in it): "
+            "pass a new folder, or an empty one"
+        )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     new = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
@@ -150,6 +156,11 @@ def write_items(
         if new.exists():
             shutil.rmtree(new)
     return out_dir / SPEC_NAME
+
+
+def _is_items_folder(folder: Path) -> bool:
+    """True for an empty folder or one that holds only what :func:`write_items` writes."""
+    return folder.is_dir() and {p.name for p in folder.iterdir()} <= {SPEC_NAME, "gifs"}
 
 
 def _replace_folder(new: Path, target: Path) -> None:
