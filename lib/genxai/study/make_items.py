@@ -167,9 +167,9 @@ def _replace_folder(new: Path, target: Path) -> None:
     """Put the folder ``new`` at ``target``.  A folder cannot be renamed over a non-empty one, so an existing
     ``target`` is first renamed aside and removed after the swap (between the two renames ``target`` is briefly
     absent, never half-written)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    new.chmod(0o777 & ~mask)  # mkdtemp makes 0700; the results folder gets the usual mode
+    from ..repro import _umask
+
+    new.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; the results folder gets the usual mode
     if not target.exists():
         os.replace(new, target)
         return
